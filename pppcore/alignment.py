@@ -1,0 +1,190 @@
+"""Crop geometry that aligns a padded model with its padding-free twin, pixel for pixel.
+
+The twin (no padding anywhere) runs on a ``big`` crop chosen so that its last layer of
+interest has exactly the regular model's size; the regular model runs on the centre part
+of the same crop (``big`` minus the input margins). At each layer the twin's map is then
+cropped by that layer's margins. All numbers come from :func:`pppcore.geometry.trace`
+over the model's real layers (paper App. A.1 is reproduced, not copied).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .geometry import Axis, GeometryError
+from .models.base import PPPModel
+
+
+@dataclass(frozen=True)
+class Margins:
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    def crop(self, x: torch.Tensor) -> torch.Tensor:
+        """Remove these margins from the last two dimensions of ``x``."""
+        h, w = x.shape[-2:]
+        return x[..., self.top : h - self.bottom, self.left : w - self.right]
+
+    def as_tuple(self) -> tuple[int, int, int, int]:
+        return (self.top, self.left, self.bottom, self.right)
+
+
+@dataclass(frozen=True)
+class AxisAlignment:
+    """Alignment along one axis: big crop, input margin, and per-layer margins/sizes."""
+
+    input_size: int
+    big_size: int
+    input_margin: tuple[int, int]
+    layer_margin: dict[str, tuple[int, int]]
+    regular: dict[str, Axis]
+    twin: dict[str, Axis]
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How to crop images and twin features for one model at one input size."""
+
+    arch: str
+    padding: str
+    input_size: tuple[int, int]
+    big_size: tuple[int, int]
+    input_margins: Margins
+    loi_margins: dict[str, Margins]
+    layer_margins: dict[str, Margins] = field(repr=False)
+    loi_sizes: dict[str, tuple[int, int]] = field(repr=False)
+    axes: tuple[AxisAlignment, AxisAlignment] = field(repr=False)
+    loi_paths: dict[str, str] = field(repr=False)
+
+    def regular_crop(self, big: torch.Tensor) -> torch.Tensor:
+        """The regular model's input: the big crop minus the input margins."""
+        return self.input_margins.crop(big)
+
+    def align_twin(self, loi: str, twin_feature: torch.Tensor) -> torch.Tensor:
+        """Crop the twin's feature at ``loi`` onto the regular feature's grid."""
+        return self.loi_margins[loi].crop(twin_feature)
+
+    def table(self) -> str:
+        """The alignment as a text table in the layout of the paper's Appendix A."""
+        h, w = self.axes
+        lines = [
+            f"{self.arch} padding={self.padding} input {self.input_size[0]}x{self.input_size[1]}",
+            f"{'layer':<22}{'Fr':>10}{'Pr':>16}{'Fo':>10}{'Po':>16}{'top/left':>12}{'bottom/right':>14}",
+        ]
+        rows = [("input crop", "")] + [(name, path) for name, path in self.loi_paths.items()]
+        for label, path in rows:
+            rh, rw, th, tw = h.regular[path], w.regular[path], h.twin[path], w.twin[path]
+            if path == "":
+                (t, b), (l, r) = self.input_margin_pairs
+                fr, fo = f"{self.input_size[0]}x{self.input_size[1]}", f"{self.big_size[0]}x{self.big_size[1]}"
+            else:
+                (t, b), (l, r) = h.layer_margin[path], w.layer_margin[path]
+                fr, fo = f"{rh.size}x{rw.size}", f"{th.size}x{tw.size}"
+            pr = f"({principal(rh):g}, {principal(rw):g})"
+            po = f"({principal(th):g}, {principal(tw):g})"
+            lines.append(f"{label:<22}{fr:>10}{pr:>16}{fo:>10}{po:>16}{f'({t}, {l})':>12}{f'({b}, {r})':>14}")
+        return "\n".join(lines)
+
+    @property
+    def input_margin_pairs(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        return self.axes[0].input_margin, self.axes[1].input_margin
+
+    def to_dict(self) -> dict:
+        return {
+            "arch": self.arch,
+            "padding": self.padding,
+            "input_size": list(self.input_size),
+            "big_size": list(self.big_size),
+            "input_margins": list(self.input_margins.as_tuple()),
+            "loi_margins": {k: list(m.as_tuple()) for k, m in self.loi_margins.items()},
+            "loi_sizes": {k: list(s) for k, s in self.loi_sizes.items()},
+        }
+
+
+def principal(axis: Axis) -> float:
+    """Principal point of a map: its centre index (half-way between the two middle pixels)."""
+    return (axis.size - 1) / 2
+
+
+def _align_axis(model: PPPModel, size: int) -> AxisAlignment:
+    regular = model.trace(size)
+    last = model.loi[list(model.loi)[-1]]
+    target = regular[last].size
+
+    def twin_at(big: int) -> dict[str, Axis] | None:
+        try:
+            return model.trace(big, padless=True)
+        except GeometryError:
+            return None
+
+    # Smallest big crop whose twin reaches the target size at the last LoI (sizes grow with big).
+    lo, hi = size, size
+    while (t := twin_at(hi)) is None or t[last].size < target:
+        lo, hi = hi, hi * 2
+        if hi > 64 * size + 4096:
+            raise GeometryError(f"{model.arch}: no big crop gives a {target}-px last layer of interest")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        t = twin_at(mid)
+        if t is None or t[last].size < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    problems: list[str] = []
+    big = lo
+    while (twin := twin_at(big)) is not None and twin[last].size == target:
+        shift = twin[last].offset - regular[last].offset
+        margins, problem = _layer_margins(regular, twin, shift, big, size)
+        if problem is None:
+            return AxisAlignment(size, big, (int(shift), big - size - int(shift)), margins, regular, twin)
+        problems.append(f"big crop {big}: {problem}")
+        big += 1
+    raise GeometryError(f"{model.arch} at {size} px cannot be aligned with its twin: " + "; ".join(problems))
+
+
+def _layer_margins(
+    regular: dict[str, Axis], twin: dict[str, Axis], shift: float, big: int, size: int
+) -> tuple[dict[str, tuple[int, int]], str | None]:
+    """Per-layer (top, bottom) margins, or the reason the grids do not line up."""
+    if shift != int(shift) or not 0 <= shift <= big - size:
+        return {}, f"input margin {shift} is not a whole pixel inside the crop"
+    margins = {}
+    for name, r in regular.items():
+        t = twin[name]
+        top = (shift + r.offset - t.offset) / r.stride
+        if top != int(top):
+            return {}, f"layer {name or 'input'} is misaligned by a fraction ({top}) of its stride"
+        bottom = t.size - int(top) - r.size
+        if top < 0 or bottom < 0:
+            return {}, f"layer {name or 'input'} has a negative margin ({int(top)}, {bottom})"
+        margins[name] = (int(top), bottom)
+    return margins, None
+
+
+def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
+    """Derive big crop, input margins and per-layer margins for ``model`` at ``input_size``."""
+    hw = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+    cache = {}
+    axes = tuple(cache.setdefault(s, _align_axis(model, s)) for s in hw)
+    h, w = axes
+
+    def margins(name: str) -> Margins:
+        (t, b), (l, r) = h.layer_margin[name], w.layer_margin[name]
+        return Margins(t, l, b, r)
+
+    return Alignment(
+        arch=model.arch,
+        padding=model.padding,
+        input_size=hw,
+        big_size=(h.big_size, w.big_size),
+        input_margins=Margins(h.input_margin[0], w.input_margin[0], h.input_margin[1], w.input_margin[1]),
+        loi_margins={name: margins(path) for name, path in model.loi.items()},
+        layer_margins={name: margins(name) for name in h.layer_margin},
+        loi_sizes={name: (h.regular[path].size, w.regular[path].size) for name, path in model.loi.items()},
+        axes=axes,
+        loi_paths=dict(model.loi),
+    )

@@ -1,0 +1,51 @@
+"""Model builders: one per architecture, selected by name in :func:`build_model`."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+
+from ..padding import check_padding, seed_randn
+from .base import PPPModel
+from .efficientnet import EfficientNet, efficientnet_b0
+from .resnet import ResNet, resnet50
+from .vgg import VGG, vgg16, vgg19
+
+BUILDERS: dict[str, Callable[..., PPPModel]] = {
+    "vgg16": vgg16,
+    "vgg19": vgg19,
+    "resnet50": resnet50,
+    "efficientnet_b0": efficientnet_b0,
+}
+ARCHS: tuple[str, ...] = tuple(BUILDERS)
+
+
+def build_model(
+    arch: str,
+    padding: str = "zeros",
+    num_classes: int = 1000,
+    width: float = 1.0,
+    seed: int | None = 0,
+    **kwargs: Any,
+) -> PPPModel:
+    """Build ``arch`` with ``padding`` everywhere; ``width`` scales every channel count.
+
+    ``seed`` fixes the initial weights and the ``randn`` pad streams (``None``: global RNG).
+    Extra keyword arguments go to the family (``batch_norm`` for VGG,
+    ``squeeze_excitation`` for EfficientNet).
+    """
+    if arch not in BUILDERS:
+        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHS)}")
+    check_padding(padding)
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = BUILDERS[arch](padding=padding, num_classes=num_classes, width=width, **kwargs)
+    seed_randn(model, 0 if seed is None else seed)
+    return model
+
+
+__all__ = ["ARCHS", "BUILDERS", "EfficientNet", "PPPModel", "ResNet", "VGG", "build_model"]

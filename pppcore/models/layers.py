@@ -1,0 +1,114 @@
+"""Building blocks shared by the model families.
+
+They keep torchvision's parameter names (so its checkpoints load unchanged) and add two
+things torchvision's layers lack: padding as a policy (:mod:`pppcore.padding`) and the
+hooks the padding-free twin needs (shortcut crops, an aligned squeeze-excitation pool).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..geometry import Axis, shortcut_slice, trace_chain
+from ..padding import make_pad
+
+
+class PadConv2d(nn.Conv2d):
+    """``nn.Conv2d`` whose padding is a swappable ``Pad2d`` applied to a pre-activation.
+
+    The paper orders layers conv-norm-pad-act (App. A.3): ``randn`` must see the
+    statistics of the map *before* the ReLU/SiLU clips it. So a conv that follows an
+    activation owns that activation (``act``) and runs ``conv(act(pad(x)))``; the layer
+    before it leaves its activation slot empty. For every other scheme this is the same
+    function as the usual order, since ReLU and SiLU map 0 to 0 and commute with copies.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        groups: int = 1,
+        bias: bool = True,
+        *,
+        scheme: str = "zeros",
+        act: nn.Module | None = None,
+    ) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, 0, 1, groups, bias)
+        self.pad = make_pad(scheme if padding else "none", padding, window=kernel_size)
+        self.act = act if act is not None else nn.Identity()
+
+    def window(self) -> tuple[int, int, int, int]:
+        return self.kernel_size[0], self.stride[0], self.pad.amount, self.dilation[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(self.act(self.pad(x)))
+
+
+class PadMaxPool2d(nn.MaxPool2d):
+    """Max-pooling that keeps its own padding semantics (pads -inf), except under ``circular``.
+
+    Under ``none`` it does not pad at all. Under ``circular`` the map wraps around, so the pool wraps too: that keeps a
+    circularly padded network exact on periodic images. ``reflect`` and ``replicate``
+    would pad with values already inside the window, which is the same maximum as -inf.
+    """
+
+    def __init__(self, kernel_size: int, stride: int, padding: int = 0, *, scheme: str = "zeros") -> None:
+        super().__init__(kernel_size, stride, 0 if scheme == "none" else padding)
+        self.circular = scheme == "circular"
+
+    def window(self) -> tuple[int, int, int, int]:
+        return self.kernel_size, self.stride, self.padding, 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.circular and self.padding:
+            x = F.pad(x, [self.padding] * 4, mode="circular")
+            return F.max_pool2d(x, self.kernel_size, self.stride)
+        return super().forward(x)
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision's SE block, plus ``region``: the twin pools only over the pixels
+    aligned with the regular map (top, left, bottom, right margins), not its whole map."""
+
+    pointwise = True
+
+    def __init__(self, channels: int, squeeze_channels: int) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
+        self.activation = nn.SiLU()
+        self.scale_activation = nn.Sigmoid()
+        self.region: tuple[int, int, int, int] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        seen = x
+        if self.region is not None:
+            top, left, bottom, right = self.region
+            seen = x[..., top : x.shape[-2] - bottom, left : x.shape[-1] - right]
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(seen)))))
+        return scale * x
+
+
+class Residual(nn.Module):
+    """Base for blocks ``main(x) + shortcut(x)`` whose twin must crop the shortcut input."""
+
+    def main_path(self) -> list[tuple[str, nn.Module]]:
+        raise NotImplementedError
+
+    def shortcut_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` cropped so the shortcut's outputs sit on the main path's principal points."""
+        rows = shortcut_slice(self.main_path(), x.shape[-2])
+        cols = shortcut_slice(self.main_path(), x.shape[-1])
+        if rows.start == 0 and cols.start == 0:
+            return x  # padded block: both paths already start at pixel 0
+        return x[..., rows, cols]
+
+    def trace_geometry(self, axis: Axis, name: str, record: dict | None, padless: bool) -> Axis:
+        return trace_chain(self.main_path(), axis, name, record, padless)
+

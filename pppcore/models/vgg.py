@@ -1,0 +1,91 @@
+"""VGG16 / VGG19 (Simonyan & Zisserman 2015) with swappable padding, torchvision-compatible."""
+
+from __future__ import annotations
+
+from torch import nn
+import torch
+
+from .base import PPPModel
+from .layers import PadConv2d, PadMaxPool2d
+
+CONFIGS: dict[str, list[int | str]] = {
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+}
+
+
+def scaled(channels: int, width: float) -> int:
+    return max(1, round(channels * width))
+
+
+class VGG(PPPModel):
+    """``features`` / ``avgpool`` / ``classifier`` exactly as torchvision names them.
+
+    LoIs: the output of conv blocks 2-5 before their max-pool (paper Fig. 6).
+    """
+
+    def __init__(
+        self,
+        arch: str,
+        padding: str = "zeros",
+        num_classes: int = 1000,
+        width: float = 1.0,
+        batch_norm: bool = False,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, batch_norm=batch_norm)
+        layers: list[nn.Module] = []
+        in_channels, deferred, block = 3, False, 1
+        self.loi = {}
+        cfg = CONFIGS[arch]
+        for i, v in enumerate(cfg):
+            if v == "M":
+                if block >= 2:
+                    self.loi[f"block{block}"] = f"features.{len(layers) - 1}"
+                layers.append(PadMaxPool2d(2, 2, scheme=padding))
+                block += 1
+                continue
+            out_channels = scaled(int(v), width)
+            # conv-norm-pad-act: the ReLU before a conv moves into that conv (see PadConv2d).
+            conv = PadConv2d(in_channels, out_channels, 3, padding=1, scheme=padding, act=nn.ReLU() if deferred else None)
+            layers += [conv, nn.BatchNorm2d(out_channels)] if batch_norm else [conv]
+            deferred = cfg[i + 1] != "M"
+            layers.append(nn.Identity() if deferred else nn.ReLU())
+            in_channels = out_channels
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        hidden = scaled(4096, width)
+        self.classifier = nn.Sequential(
+            nn.Linear(in_channels * 7 * 7, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
+        self.trunk = ("features",)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.avgpool(self.child("features")(x))
+        return self.classifier(torch.flatten(x, 1))
+
+
+def vgg16(**kwargs) -> VGG:
+    return VGG("vgg16", **kwargs)
+
+
+def vgg19(**kwargs) -> VGG:
+    return VGG("vgg19", **kwargs)

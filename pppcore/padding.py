@@ -1,0 +1,150 @@
+"""The six padding schemes of the paper as small swappable policies.
+
+Every padded layer in :mod:`pppcore.models` owns one ``Pad2d`` chosen by a single string,
+so switching a whole network from ``zeros`` to ``randn`` (or building its padding-free
+twin) is a matter of swapping these modules; no layer re-implements padding itself.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PADDINGS: tuple[str, ...] = ("zeros", "circular", "reflect", "replicate", "randn", "none")
+
+
+def check_padding(name: str) -> str:
+    """Return ``name`` if it is a known scheme, else raise a ``ValueError`` listing them."""
+    if name not in PADDINGS:
+        raise ValueError(f"unknown padding {name!r}; allowed: {', '.join(PADDINGS)}")
+    return name
+
+
+class Pad2d(nn.Module):
+    """Pads ``amount`` pixels on every side of an ``N x C x H x W`` map."""
+
+    scheme: str = ""
+
+    def __init__(self, amount: int) -> None:
+        super().__init__()
+        if amount < 0:
+            raise ValueError(f"padding amount must be >= 0, got {amount}")
+        self.amount = int(amount)
+
+    def extra_repr(self) -> str:
+        return f"{self.scheme}, amount={self.amount}"
+
+
+class NoPad2d(Pad2d):
+    """Scheme ``none``: no padding, the map shrinks by the kernel's reach."""
+
+    scheme = "none"
+
+    def __init__(self, amount: int = 0) -> None:
+        super().__init__(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class ZerosPad2d(Pad2d):
+    scheme = "zeros"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, [self.amount] * 4) if self.amount else x
+
+
+class ModePad2d(Pad2d):
+    """``circular``, ``reflect`` and ``replicate``: copies of real pixels, via ``F.pad``."""
+
+    def __init__(self, amount: int, mode: str) -> None:
+        super().__init__(amount)
+        self.scheme = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.amount:
+            return x
+        if self.scheme == "reflect" and min(x.shape[-2:]) <= self.amount:
+            raise ValueError(
+                f"reflect padding of {self.amount} needs a map larger than {self.amount} px, "
+                f"got {tuple(x.shape[-2:])}; use a larger input size"
+            )
+        return F.pad(x, [self.amount] * 4, mode=self.scheme)
+
+
+class RandnPad2d(Pad2d):
+    """Scheme ``randn`` (paper Sec 2.4, App A.3).
+
+    Each pad pixel is drawn from N(mu, sigma^2) of the nearest ``window x window`` window of
+    the unpadded map, with mu = (max + min) / 2 and sigma = max - mu. It is stochastic in
+    eval mode too (that is the point: no fixed pattern to detect); the draws come from a
+    per-device generator seeded with ``seed`` so runs repeat exactly.
+    """
+
+    scheme = "randn"
+
+    def __init__(self, amount: int, window: int = 3, seed: int = 0) -> None:
+        super().__init__(amount)
+        self.window = int(window)
+        self.seed = int(seed)
+        self._generators: dict[str, torch.Generator] = {}
+
+    def reseed(self, seed: int) -> None:
+        self.seed = int(seed)
+        self._generators.clear()
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        key = str(device)
+        if key not in self._generators:
+            self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generators[key]
+
+    def __deepcopy__(self, memo: dict) -> "RandnPad2d":
+        clone = RandnPad2d(self.amount, self.window, self.seed)
+        clone.training = self.training
+        return clone
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.amount
+        if not a:
+            return x
+        h, w = x.shape[-2:]
+        kh, kw = min(self.window, h), min(self.window, w)
+        hi = F.max_pool2d(x, (kh, kw), stride=1)
+        lo = -F.max_pool2d(-x, (kh, kw), stride=1)
+        # Nearest window of each padded row/column: clamp the window's first index.
+        rows = (torch.arange(-a, h + a, device=x.device) - (kh - 1) // 2).clamp(0, h - kh)
+        cols = (torch.arange(-a, w + a, device=x.device) - (kw - 1) // 2).clamp(0, w - kw)
+        hi = hi[..., rows, :][..., cols]
+        lo = lo[..., rows, :][..., cols]
+        mu = (hi + lo) / 2
+        noise = torch.randn(mu.shape, generator=self._generator(x.device), device=x.device, dtype=x.dtype)
+        out = mu + (hi - mu) * noise
+        out[..., a : a + h, a : a + w] = x
+        return out
+
+    def extra_repr(self) -> str:
+        return f"randn, amount={self.amount}, window={self.window}, seed={self.seed}"
+
+
+def make_pad(scheme: str, amount: int, window: int = 3, seed: int = 0) -> Pad2d:
+    """Build the padding policy ``scheme`` that adds ``amount`` pixels per side.
+
+    ``window`` (the consuming conv's kernel size) and ``seed`` matter only for ``randn``.
+    """
+    check_padding(scheme)
+    if scheme == "none":
+        return NoPad2d()
+    if scheme == "zeros":
+        return ZerosPad2d(amount)
+    if scheme == "randn":
+        return RandnPad2d(amount, window, seed)
+    return ModePad2d(amount, scheme)
+
+
+def seed_randn(model: nn.Module, seed: int) -> None:
+    """Give every ``randn`` pad of ``model`` its own stream: ``seed + layer index``."""
+    for i, pad in enumerate(m for m in model.modules() if isinstance(m, RandnPad2d)):
+        pad.reseed(seed + i)
+

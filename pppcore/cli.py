@@ -1,0 +1,113 @@
+"""Command line: ``python -m pppcore {measure, align, demo}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from .alignment import align
+from .models import ARCHS, build_model
+from .padding import PADDINGS
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> None:
+    """Atomic JSON write (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(payload, f, indent=2)
+    os.replace(tmp, path)
+
+
+def format_results(results: dict) -> str:
+    """A fixed-width table of the per-LoI scalars."""
+    lines = [f"{'layer':<10}{'map':>14}{'MAE-PPP':>12}{'SNR-PPP':>12}{'sigma':>12}{'stderr':>12}{'N':>6}"]
+    for name, r in results.items():
+        snr = "degenerate" if r.degenerate else f"{r.snr_ppp:.4g}"
+        shape = "x".join(map(str, r.ppp_map.shape))
+        lines.append(f"{name:<10}{shape:>14}{r.mae_ppp:>12.4g}{snr:>12}{r.sigma:>12.4g}{r.stderr:>12.3g}{r.n_images:>6}")
+    return "\n".join(lines)
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--arch", required=True, choices=ARCHS)
+    p.add_argument("--padding", default="zeros", choices=PADDINGS)
+    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (ignored with --checkpoint)")
+    p.add_argument("--num-classes", type=int, default=1000)
+    p.add_argument("--input-size", type=int, default=224)
+
+
+def cmd_align(args: argparse.Namespace) -> int:
+    model = build_model(args.arch, args.padding, args.num_classes, args.width)
+    print(align(model, args.input_size).table())
+    return 0
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from .checkpoint import load_checkpoint
+    from .images import list_images
+    from .metrics import measure_ppp
+
+    model = build_model(args.arch, args.padding, args.num_classes, args.width)
+    if args.checkpoint:
+        model = load_checkpoint(args.checkpoint, model)
+    images = list_images(args.images)[: args.limit or None]
+    results = measure_ppp(model, images, args.input_size, device=args.device, batch_size=args.batch_size, seed=args.seed, progress=True)
+    print(format_results(results))
+    if args.out:
+        payload = {
+            "arch": args.arch,
+            "padding": args.padding,
+            "checkpoint": args.checkpoint,
+            "images": str(args.images),
+            "alignment": align(model, args.input_size).to_dict(),
+            "layers": {k: {**r.summary(), "running_mae": r.running_mae.tolist()} for k, r in results.items()},
+        }
+        write_json(args.out, payload)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(Path(args.out), n_images=args.n_images)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pppcore", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("align", help="print the big crop and margins (paper Appendix A layout)")
+    _model_args(p)
+    p.set_defaults(func=cmd_align)
+    p = sub.add_parser("measure", help="PPP of a model over a folder of images")
+    _model_args(p)
+    p.add_argument("--checkpoint", help="our checkpoint or a bare (e.g. torchvision) state_dict")
+    p.add_argument("--images", required=True, help="folder of images at least as large as the big crop")
+    p.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cpu)")
+    p.add_argument("--seed", type=int, default=0, help="seed of randn padding")
+    p.add_argument("--out", help="write the metrics as JSON here")
+    p.set_defaults(func=cmd_measure)
+    p = sub.add_parser("demo", help="a small offline PPP measurement (the default main job for now)")
+    p.add_argument("--out", default="results/demo")
+    p.add_argument("--n-images", type=int, default=16)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

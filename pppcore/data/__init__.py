@@ -1,0 +1,1 @@
+"""Data sources: procedural imagery (offline default); downloaders arrive with the workflow."""

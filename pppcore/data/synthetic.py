@@ -1,0 +1,26 @@
+"""Seeded procedural images with texture at several scales (an offline stand-in for tiles)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def synthetic_images(n: int, size: int, seed: int = 0) -> list[torch.Tensor]:
+    """``n`` RGB images (3 x size x size, values in [0, 1]) of multi-scale coloured noise.
+
+    Each image sums smooth noise fields from coarse (size/64) to fine (size/2) scales,
+    so it has structure everywhere and no privileged position: a neutral input for PPP.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    images = []
+    for _ in range(n):
+        img = torch.zeros(1, 3, size, size)
+        cells = 2
+        while cells <= size // 2:
+            field = torch.randn(1, 3, cells, cells, generator=gen)
+            img += F.interpolate(field, size=(size, size), mode="bicubic", align_corners=False) * (2.0 / cells) ** 0.5
+            cells *= 2
+        img = (img - img.mean()) / (img.std() + 1e-8)
+        images.append(torch.sigmoid(img[0]).contiguous())
+    return images

@@ -1,0 +1,70 @@
+import pytest
+import torch
+import torchvision
+
+from pppcore import build_model
+from pppcore.models.layers import PadConv2d
+
+from conftest import WIDTHS, small_model
+
+TORCHVISION = {
+    ("vgg16", False): torchvision.models.vgg16,
+    ("vgg19", False): torchvision.models.vgg19,
+    ("vgg19", True): torchvision.models.vgg19_bn,
+    ("resnet50", None): torchvision.models.resnet50,
+    ("efficientnet_b0", None): torchvision.models.efficientnet_b0,
+}
+
+
+@pytest.mark.parametrize("arch,batch_norm", list(TORCHVISION))
+def test_torchvision_keys_shapes_and_logits(arch, batch_norm):
+    torch.manual_seed(0)
+    reference = TORCHVISION[(arch, batch_norm)]().eval()
+    kwargs = {} if batch_norm is None else {"batch_norm": batch_norm}
+    ours = build_model(arch, "zeros", **kwargs).eval()
+    theirs = reference.state_dict()
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.items()}
+    ours.load_state_dict(theirs)
+    # Non-trivial BN statistics, so a misplaced norm or activation would show.
+    with torch.no_grad():
+        for m_ours, m_ref in zip(ours.modules(), reference.modules()):
+            if isinstance(m_ref, torch.nn.BatchNorm2d):
+                m_ref.running_mean.uniform_(-0.1, 0.1)
+                m_ref.running_var.uniform_(0.5, 1.5)
+        ours.load_state_dict(reference.state_dict())
+        x = torch.randn(2, 3, 96, 96)
+        assert torch.allclose(ours(x), reference(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", list(WIDTHS))
+def test_features_are_the_four_layers_of_interest(arch):
+    model = small_model(arch)
+    feats = model.features(torch.rand(1, 3, 224, 224))
+    assert list(feats) == list(model.loi)
+    sizes = [f.shape[-1] for f in feats.values()]
+    assert sizes == ([112, 56, 28, 14] if arch.startswith("vgg") else [56, 28, 14, 7])
+
+
+def test_width_scales_channels_and_seed_fixes_weights():
+    narrow = build_model("resnet50", width=0.25, seed=3)
+    assert narrow.conv1.out_channels == 16 and narrow.fc.in_features == 512
+    again = build_model("resnet50", width=0.25, seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(narrow.state_dict().values(), again.state_dict().values()))
+    other = build_model("resnet50", width=0.25, seed=4)
+    assert not torch.equal(narrow.conv1.weight, other.conv1.weight)
+
+
+def test_bad_arguments_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match="allowed: vgg16, vgg19, resnet50, efficientnet_b0"):
+        build_model("alexnet")
+    with pytest.raises(ValueError, match="allowed: zeros, circular"):
+        build_model("vgg19", padding="mirror")
+    with pytest.raises(ValueError, match="allowed: torchvision, paper"):
+        build_model("resnet50", stem="cifar")
+
+
+def test_padding_none_removes_every_pad():
+    model = small_model("resnet50", "none")
+    assert all(m.pad.amount == 0 for m in model.modules() if isinstance(m, PadConv2d))
+    assert model.maxpool.padding == 0
+    assert model.features(torch.rand(1, 3, 512, 512))["layer1"].shape[-1] < 128

@@ -13,8 +13,20 @@ MEASURED_ARCHS = ("vgg19", "resnet50", "efficientnet_b0")
 PADDED = ("zeros", "circular", "reflect", "replicate", "randn")
 
 
-def small_model(arch: str, padding: str = "zeros", **kwargs):
-    return build_model(arch, padding, num_classes=10, width=WIDTHS[arch], **kwargs).eval()
+def small_model(arch: str, padding: str = "zeros", calibrate: bool = True, **kwargs):
+    """A CPU-width model in eval mode. ``calibrate`` sets BatchNorm statistics from a few
+    random batches, as training would: with the init statistics (mean 0, var 1) deep
+    EfficientNet features shrink to ~1e-10 and every comparison drowns in rounding."""
+    model = build_model(arch, padding, num_classes=10, width=WIDTHS[arch], **kwargs)
+    if calibrate and padding != "none":  # a padless net needs big inputs; not worth it here
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.momentum = None  # cumulative average over the calibration batches
+        model.train()
+        with torch.no_grad():
+            for seed in range(2):
+                model(torch.rand(4, 3, 96, 96, generator=torch.Generator().manual_seed(seed)))
+    return model.eval()
 
 
 def paired_features(model, size: int, big_image: torch.Tensor, alignment=None):
@@ -39,7 +51,7 @@ def shifted_diff(o: torch.Tensor, a: torch.Tensor, top: int, left: int, dy: int 
 
 def tolerance(a: torch.Tensor) -> float:
     """Float32 rounding scale of a feature map."""
-    return 1e-4 * float(a.abs().max()) + 1e-7
+    return 1e-4 * float(a.abs().max()) + 1e-30
 
 
 @pytest.fixture(scope="session")

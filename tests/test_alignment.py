@@ -1,0 +1,67 @@
+import pytest
+
+from pppcore import align
+from pppcore.alignment import Margins
+
+from conftest import MEASURED_ARCHS, small_model
+
+PAPER = {  # paper Appendix A at 224 px: big crop, input (top, bottom), LoI (top, bottom)
+    "vgg19": (460, (118, 118), [(56, 56), (24, 24), (8, 8), (0, 0)]),
+    "efficientnet_b0": (1043, (425, 394), [(104, 97), (49, 46), (16, 15), (0, 0)]),
+}
+
+
+@pytest.mark.parametrize("arch", list(PAPER))
+def test_paper_appendix_a(arch):
+    big, (mt, mb), lois = PAPER[arch]
+    a = align(small_model(arch), 224)
+    assert a.big_size == (big, big)
+    assert a.input_margins == Margins(mt, mt, mb, mb)
+    assert [(m.top, m.bottom) for m in a.loi_margins.values()] == lois
+    assert all(m.left == m.top and m.right == m.bottom for m in a.loi_margins.values())
+
+
+def test_resnet50_layers_match_paper_and_stems_explain_the_input_crop():
+    lois = [(49, 42), (21, 18), (5, 4), (0, 0)]
+    tv = align(small_model("resnet50"), 224)
+    assert [(m.top, m.bottom) for m in tv.loi_margins.values()] == lois
+    # torchvision's 7x7/2 conv + 3x3/2 pool reach 6 px further than the paper's 3x3/2 + 2x2/2.
+    assert tv.big_size == (619, 619) and tv.input_margins == Margins(213, 213, 182, 182)
+    paper = align(small_model("resnet50", stem="paper"), 224)
+    assert paper.big_size == (613, 613) and paper.input_margins == Margins(209, 209, 180, 180)
+    assert [(m.top, m.bottom) for m in paper.loi_margins.values()] == lois
+
+
+@pytest.mark.parametrize("arch", MEASURED_ARCHS)
+@pytest.mark.parametrize("size", [64, 97, (96, 160)])
+def test_any_input_size_gives_a_consistent_alignment(arch, size):
+    a = align(small_model(arch), size)
+    h, w = a.input_size
+    assert a.big_size[0] - a.input_margins.top - a.input_margins.bottom == h
+    assert a.big_size[1] - a.input_margins.left - a.input_margins.right == w
+    for loi, path in a.loi_paths.items():
+        for axis in a.axes:
+            top, bottom = axis.layer_margin[path]
+            assert axis.twin[path].size - top - bottom == axis.regular[path].size
+    assert list(a.loi_margins.values())[-1] == Margins(0, 0, 0, 0)
+
+
+def test_padding_none_needs_no_margins():
+    a = align(small_model("vgg19", "none"), 480)
+    assert a.big_size == (480, 480)
+    assert all(m == Margins(0, 0, 0, 0) for m in a.layer_margins.values())
+
+
+def test_alignment_does_not_depend_on_padding_scheme():
+    tables = {p: align(small_model("resnet50", p), 128).to_dict() for p in ("zeros", "circular", "randn")}
+    assert tables["zeros"]["loi_margins"] == tables["circular"]["loi_margins"] == tables["randn"]["loi_margins"]
+
+
+def test_too_small_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="larger input size"):
+        align(small_model("vgg19", "none"), 64)
+
+
+def test_table_has_the_paper_layout():
+    text = align(small_model("vgg19"), 224).table()
+    assert "460x460" in text and "(118, 118)" in text and "(56, 56)" in text

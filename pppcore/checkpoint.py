@@ -26,10 +26,20 @@ def save_checkpoint(path: str | os.PathLike, model: PPPModel, **extra: Any) -> N
             os.remove(tmp)
 
 
-def load_checkpoint(path: str | os.PathLike, model: PPPModel | None = None, map_location: str = "cpu") -> PPPModel:
-    """Load ``path`` into ``model`` (or a model rebuilt from the checkpoint's config).
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: PPPModel | None = None,
+    map_location: str = "cpu",
+    *,
+    arch: str | None = None,
+    padding: str | None = None,
+    **build_kwargs: Any,
+) -> PPPModel:
+    """Load ``path`` into ``model``, or into a model rebuilt from the checkpoint's config.
 
-    Accepts our checkpoints and bare state dicts (e.g. torchvision's). Errors name the file.
+    Accepts our checkpoints and bare state dicts (e.g. torchvision's; then ``arch`` and
+    ``build_kwargs`` say what to build). ``arch`` checks what the file holds; ``padding``
+    overrides the saved scheme (same weights, another padding). Errors name the file.
     """
     try:
         blob = torch.load(path, map_location=map_location, weights_only=True)
@@ -39,12 +49,17 @@ def load_checkpoint(path: str | os.PathLike, model: PPPModel | None = None, map_
     state = blob.get("state_dict", blob) if isinstance(blob, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f"checkpoint {path}: no state_dict inside")
+    held = (config or {}).get("arch")
+    expected = model.arch if model is not None else arch
+    if held and expected and held != expected:
+        raise ValueError(f"checkpoint {path} holds a {held} but the model is a {expected}")
     if model is None:
-        if config is None:
-            raise ValueError(f"checkpoint {path}: a bare state_dict; pass the model to load it into")
-        model = build_model(**config)
-    elif config is not None and config.get("arch") != model.arch:
-        raise ValueError(f"checkpoint {path} holds a {config.get('arch')} but the model is a {model.arch}")
+        if config is not None:
+            model = build_model(**{**config, **({"padding": padding} if padding else {})})
+        elif arch is not None:
+            model = build_model(arch, padding or "zeros", **build_kwargs)
+        else:
+            raise ValueError(f"checkpoint {path}: a bare state_dict; pass the model (or arch) to load it into")
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -37,14 +37,14 @@ def format_results(results: dict) -> str:
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", required=True, choices=ARCHS)
-    p.add_argument("--padding", default="zeros", choices=PADDINGS)
+    p.add_argument("--padding", default=None, choices=PADDINGS, help="default: zeros, or the checkpoint's")
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier (ignored with --checkpoint)")
     p.add_argument("--num-classes", type=int, default=1000)
     p.add_argument("--input-size", type=int, default=224)
 
 
 def cmd_align(args: argparse.Namespace) -> int:
-    model = build_model(args.arch, args.padding, args.num_classes, args.width)
+    model = build_model(args.arch, args.padding or "zeros", args.num_classes, args.width)
     print(align(model, args.input_size).table())
     return 0
 
@@ -54,16 +54,18 @@ def cmd_measure(args: argparse.Namespace) -> int:
     from .images import list_images
     from .metrics import measure_ppp
 
-    model = build_model(args.arch, args.padding, args.num_classes, args.width)
     if args.checkpoint:
-        model = load_checkpoint(args.checkpoint, model)
+        model = load_checkpoint(args.checkpoint, arch=args.arch, padding=args.padding, num_classes=args.num_classes, width=args.width)
+    else:
+        model = build_model(args.arch, args.padding or "zeros", args.num_classes, args.width)
     images = list_images(args.images)[: args.limit or None]
     results = measure_ppp(model, images, args.input_size, device=args.device, batch_size=args.batch_size, seed=args.seed, progress=True)
     print(format_results(results))
     if args.out:
         payload = {
-            "arch": args.arch,
-            "padding": args.padding,
+            "arch": model.arch,
+            "padding": model.padding,
+            "config": model.config,
             "checkpoint": args.checkpoint,
             "images": str(args.images),
             "alignment": align(model, args.input_size).to_dict(),

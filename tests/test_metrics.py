@@ -1,0 +1,192 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pppcore import PPPAccumulator, align, make_twin, measure_ppp
+from pppcore.data.synthetic import synthetic_images
+from pppcore.images import normalize
+from pppcore.metrics import SIGMA_REL_FLOOR
+
+from conftest import small_model
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    return small_model("resnet50", "zeros")
+
+
+@pytest.fixture(scope="module")
+def images(resnet):
+    big = max(align(resnet, SIZE).big_size)
+    return synthetic_images(7, big + 5, seed=3)
+
+
+def centre_crop(img, size):
+    h, w = img.shape[-2:]
+    return img[..., (h - size[0]) // 2 : (h - size[0]) // 2 + size[0], (w - size[1]) // 2 : (w - size[1]) // 2 + size[1]]
+
+
+def naive(model, images, batch_size):
+    """Store every feature, then apply the README's definitions directly in float64 numpy.
+
+    Features are computed in the same batches as the streaming run: float32 convolutions
+    round differently for different batch sizes, and this test is about the accumulation.
+    """
+    alignment = align(model, SIZE)
+    twin = make_twin(model, alignment)
+    stored = {}
+    with torch.no_grad():
+        for i in range(0, len(images), batch_size):
+            big = normalize(torch.stack([centre_crop(img, alignment.big_size) for img in images[i : i + batch_size]]))
+            a, o = model.features(alignment.regular_crop(big)), twin.features(big)
+            for k in a:
+                stored.setdefault(k, []).append((a[k].double().numpy(), alignment.align_twin(k, o[k]).double().numpy()))
+    out = {}
+    for k, pairs in stored.items():
+        A = np.concatenate([p[0] for p in pairs])
+        D = np.abs(np.concatenate([p[1] for p in pairs]) - A)
+        per_image = D.mean(axis=(1, 2, 3))
+        sigma_n = A.std(axis=(2, 3)).mean(axis=1)
+        out[k] = dict(
+            ppp_map=D.mean(0),
+            mae=D.mean(),
+            sigma=sigma_n.mean(),
+            snr=D.mean() / sigma_n.mean(),
+            stderr=per_image.std(ddof=1) / math.sqrt(len(per_image)),
+            running=np.cumsum(per_image) / np.arange(1, len(per_image) + 1),
+        )
+    return out
+
+
+def test_streaming_equals_store_everything(resnet, images):
+    streamed = measure_ppp(resnet, images, SIZE, batch_size=3)  # 3 + 3 + 1: a partial batch too
+    reference = naive(resnet, images, batch_size=3)
+    assert list(streamed) == list(resnet.loi)
+    for k, ref in reference.items():
+        r = streamed[k]
+        assert r.n_images == 7 and not r.degenerate
+        np.testing.assert_allclose(r.ppp_map.numpy(), ref["ppp_map"], rtol=1e-6, atol=1e-12)
+        np.testing.assert_allclose(r.channel_mean.numpy(), ref["ppp_map"].mean(0), rtol=1e-6)
+        for ours, theirs in [(r.mae_ppp, ref["mae"]), (r["sigma"], ref["sigma"]), (r.snr_ppp, ref["snr"]), (r.stderr, ref["stderr"])]:
+            assert ours == pytest.approx(theirs, rel=1e-6)
+        np.testing.assert_allclose(r.running_mae, ref["running"], rtol=1e-6)
+        assert r.running_snr[-1] == pytest.approx(r.snr_ppp, rel=1e-9)
+
+
+def test_merge_equals_one_pass(resnet, images):
+    alignment = align(resnet, SIZE)
+    twin = make_twin(resnet, alignment)
+
+    def accumulate(imgs):
+        acc = PPPAccumulator(alignment)
+        with torch.no_grad():
+            for img in imgs:
+                big = normalize(centre_crop(img, alignment.big_size)[None])
+                acc.update(resnet.features(alignment.regular_crop(big)), twin.features(big))
+        return acc
+
+    whole = accumulate(images).compute()
+    merged = accumulate(images[:4]).merge(accumulate(images[4:]).state_dict()).compute()
+    for k in whole:
+        assert merged[k].mae_ppp == pytest.approx(whole[k].mae_ppp, rel=1e-12)
+        assert merged[k].stderr == pytest.approx(whole[k].stderr, rel=1e-9)
+        np.testing.assert_allclose(merged[k].running_mae, whole[k].running_mae, rtol=1e-12)
+    reset = accumulate(images[:2])
+    reset.reset()
+    with pytest.raises(ValueError, match="no images"):
+        reset.compute()
+
+
+@pytest.mark.parametrize("arch", ["vgg19", "resnet50", "efficientnet_b0"])
+def test_padding_none_has_exactly_zero_ppp(arch):
+    model = small_model(arch, "none")
+    size = {"vgg19": 268, "resnet50": 427, "efficientnet_b0": 851}[arch]  # smallest that works
+    results = measure_ppp(model, synthetic_images(2, size, seed=1), size)
+    for r in results.values():
+        assert r.mae_ppp == 0.0 and float(r.ppp_map.abs().max()) == 0.0
+
+
+def test_padding_leaves_positive_ppp_peaked_at_the_border(resnet, images):
+    r = measure_ppp(resnet, images, SIZE)["layer1"]
+    m = r.channel_mean
+    assert r.mae_ppp > 0 and r.snr_ppp > 0
+    assert m[0].mean() > 10 * m[m.shape[0] // 2 - 2 : m.shape[0] // 2 + 2, m.shape[1] // 2 - 2 : m.shape[1] // 2 + 2].mean()
+
+
+def test_image_types_and_paths_agree(resnet, images, tmp_path):
+    as_pil = [Image.fromarray((img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)) for img in images[:2]]
+    paths = []
+    for i, pil in enumerate(as_pil):
+        paths.append(tmp_path / f"{i}.png")
+        pil.save(paths[-1])
+    as_tensor = [torch.from_numpy(np.asarray(p, dtype=np.float32) / 255).permute(2, 0, 1) for p in as_pil]
+    by_tensor = measure_ppp(resnet, as_tensor, SIZE)
+    by_pil = measure_ppp(resnet, as_pil, SIZE)
+    by_path = measure_ppp(resnet, [str(p) for p in paths], SIZE)
+    for k in by_tensor:
+        assert by_tensor[k].mae_ppp == by_pil[k].mae_ppp == by_path[k].mae_ppp
+
+
+def test_small_image_is_named_with_sizes(resnet, tmp_path):
+    big = align(resnet, SIZE).big_size[0]
+    path = tmp_path / "tiny.png"
+    Image.new("RGB", (big - 1, big + 10)).save(path)
+    with pytest.raises(ValueError, match=rf"tiny.png is {big + 10}x{big - 1} px but the big crop needs at least {big}x{big}"):
+        measure_ppp(resnet, [path], SIZE)
+
+
+def test_corrupt_image_is_named(resnet, tmp_path):
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="broken.png"):
+        measure_ppp(resnet, [path], SIZE)
+
+
+def test_degenerate_layer_is_flagged_not_divided():
+    acc = PPPAccumulator()
+    a = torch.full((2, 4, 5, 5), 3.0)
+    a[:, :, 0, 0] += 3.0 * SIGMA_REL_FLOOR / 100  # variation far below the floor
+    acc.update({"deep": a}, {"deep": a + 0.1})
+    r = acc.compute()["deep"]
+    assert r.degenerate and math.isnan(r.snr_ppp) and np.isnan(r.running_snr).all()
+    assert r.mae_ppp == pytest.approx(0.1) and r.summary()["snr_ppp"] is None
+    healthy = PPPAccumulator()
+    healthy.update({"x": torch.randn(2, 4, 5, 5)}, {"x": torch.randn(2, 4, 5, 5)})
+    assert not healthy.compute()["x"].degenerate
+
+
+def test_nan_features_are_reported_with_the_layer():
+    acc = PPPAccumulator()
+    a = torch.zeros(1, 2, 3, 3)
+    o = a.clone()
+    o[0, 0, 1, 1] = float("nan")
+    with pytest.raises(FloatingPointError, match="layer layer3"):
+        acc.update({"layer3": a}, {"layer3": o})
+
+
+def test_mismatched_shapes_are_refused():
+    with pytest.raises(ValueError, match="does not match"):
+        PPPAccumulator().update({"x": torch.zeros(1, 2, 3, 3)}, {"x": torch.zeros(1, 2, 5, 5)})
+
+
+def test_randn_measurement_repeats_with_a_seed(images):
+    model = small_model("vgg19", "randn")
+    first = measure_ppp(model, images[:2], SIZE, seed=7)
+    second = measure_ppp(model, images[:2], SIZE, seed=7)
+    other = measure_ppp(model, images[:2], SIZE, seed=8)
+    assert all(first[k].mae_ppp == second[k].mae_ppp for k in first)
+    assert any(first[k].mae_ppp != other[k].mae_ppp for k in first)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu(images):
+    model = small_model("resnet50", "reflect")
+    cpu = measure_ppp(model, images[:3], SIZE, device="cpu")
+    gpu = measure_ppp(model, images[:3], SIZE, device="cuda")
+    for k in cpu:
+        assert gpu[k].mae_ppp == pytest.approx(cpu[k].mae_ppp, rel=1e-3)

@@ -228,7 +228,7 @@ def measure_ppp(
         for big in big_crops(images, alignment.big_size, batch_size):
             big = big.to(device, non_blocking=True)
             if normalize:
-                big = imagenet_normalize(big)
+                big = imagenet_normalize(big, inplace=True)  # a fresh batch from big_crops
             accumulator.update(model.features(alignment.regular_crop(big)), twin.features(big))
             if bar is not None:
                 bar.update(len(big))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import torch
 import torch.nn.functional as F
 
@@ -9,11 +11,15 @@ import torch.nn.functional as F
 def synthetic_images(n: int, size: int, seed: int = 0) -> list[torch.Tensor]:
     """``n`` RGB images (3 x size x size, values in [0, 1]) of multi-scale coloured noise.
 
-    Each image sums smooth noise fields from coarse (size/64) to fine (size/2) scales,
-    so it has structure everywhere and no privileged position: a neutral input for PPP.
+    Each image sums smooth noise fields from coarse (2 cells) to fine (size/2 cells)
+    scales, so it has structure everywhere and no privileged position: a neutral input.
     """
+    return list(iter_synthetic_images(n, size, seed))
+
+
+def iter_synthetic_images(n: int, size: int, seed: int = 0) -> Iterator[torch.Tensor]:
+    """The images of :func:`synthetic_images`, made one at a time (constant memory)."""
     gen = torch.Generator().manual_seed(seed)
-    images = []
     for _ in range(n):
         img = torch.zeros(1, 3, size, size)
         cells = 2
@@ -22,5 +28,4 @@ def synthetic_images(n: int, size: int, seed: int = 0) -> list[torch.Tensor]:
             img += F.interpolate(field, size=(size, size), mode="bicubic", align_corners=False) * (2.0 / cells) ** 0.5
             cells *= 2
         img = (img - img.mean()) / (img.std() + 1e-8)
-        images.append(torch.sigmoid(img[0]).contiguous())
-    return images
+        yield torch.sigmoid(img[0]).contiguous()

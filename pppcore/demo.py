@@ -1,6 +1,7 @@
 """The offline demo measurement run by the README's main command (until the workflow lands).
 
-Random-init models at CPU width, procedural images, every architecture x padding: the
+Random-init models at CPU width (BatchNorm statistics set from the images, as training
+would), procedural images, every architecture x padding: the
 paper's Appendix A alignment at 224 px, then PPP at a small input size, written as JSON,
 CSV and a PNG grid of channel-mean PPP maps.
 """
@@ -11,15 +12,19 @@ import csv
 import time
 from pathlib import Path
 
+import torch
+
 from .alignment import align
 from .cli import format_results, write_json
 from .data.synthetic import synthetic_images
 from .metrics import measure_ppp
+from .images import center_crop, normalize as imagenet_normalize
 from .models import build_model
+from .models.base import calibrate_batchnorm
 
 DEMO_WIDTH = {"vgg19": 0.125, "resnet50": 0.25, "efficientnet_b0": 0.25}
 DEMO_PADDINGS = ("zeros", "circular", "reflect", "replicate", "randn")
-DEMO_INPUT = 64
+DEMO_INPUT = 96
 
 
 def run_demo(out: Path, n_images: int = 16) -> dict:
@@ -33,6 +38,7 @@ def run_demo(out: Path, n_images: int = 16) -> dict:
     for arch, width in DEMO_WIDTH.items():
         for padding in DEMO_PADDINGS:
             model = build_model(arch, padding, num_classes=10, width=width, seed=0)
+            calibrate_batchnorm(model, [imagenet_normalize(torch.stack([center_crop(i, (DEMO_INPUT, DEMO_INPUT), "") for i in images]))])
             results = measure_ppp(model, images, DEMO_INPUT, batch_size=8, seed=0, progress=True)
             print(f"{arch} / {padding}\n{format_results(results)}\n")
             for name, r in results.items():
@@ -67,8 +73,8 @@ def _plot(maps: dict, path: Path) -> None:
                 ax.set_title(padding)
             if j == 0:
                 ax.set_ylabel(f"{arch}\n{layer}", fontsize=7)
-    fig.suptitle(f"PPP (channel mean, each map in [0, 1]), random init, {DEMO_INPUT}px")
-    fig.tight_layout()
+    fig.suptitle(f"PPP (channel mean, each map in [0, 1]), random init, {DEMO_INPUT} px")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=80)
     plt.close(fig)

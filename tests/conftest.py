@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from pppcore import align, build_model, make_twin
+from pppcore.models.base import calibrate_batchnorm
 
 # Widths small enough for a 2-core CPU; the geometry does not depend on them.
 WIDTHS = {"vgg16": 0.125, "vgg19": 0.125, "resnet50": 0.125, "efficientnet_b0": 0.25}
@@ -19,13 +20,7 @@ def small_model(arch: str, padding: str = "zeros", calibrate: bool = True, **kwa
     EfficientNet features shrink to ~1e-10 and every comparison drowns in rounding."""
     model = build_model(arch, padding, num_classes=10, width=WIDTHS[arch], **kwargs)
     if calibrate and padding != "none":  # a padless net needs big inputs; not worth it here
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.momentum = None  # cumulative average over the calibration batches
-        model.train()
-        with torch.no_grad():
-            for seed in range(2):
-                model(torch.rand(4, 3, 96, 96, generator=torch.Generator().manual_seed(seed)))
+        calibrate_batchnorm(model, (torch.rand(4, 3, 96, 96, generator=torch.Generator().manual_seed(s)) for s in range(2)))
     return model.eval()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from torch import nn
@@ -68,3 +68,24 @@ class PPPModel(nn.Module):
         record: dict[str, Axis] = {"": Axis(size)}
         trace_chain(((name, self.child(name)) for name in self.trunk), Axis(size), "", record, padless)
         return record
+
+
+def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Module:
+    """Set every BatchNorm's running statistics to the average over ``batches``; eval mode.
+
+    A random-init network in eval mode normalises with mean 0 / var 1, so deep features
+    of e.g. EfficientNet shrink to ~1e-10 and PPP becomes a ratio of rounding errors.
+    Statistics from real inputs (what any trained model has) keep them O(1).
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for batch in batches:
+            model(batch)
+    for m, momentum in zip(bns, saved):
+        m.momentum = momentum
+    return model.eval()

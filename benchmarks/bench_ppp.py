@@ -27,6 +27,7 @@ import torch
 from pppcore import align, build_model, make_twin, measure_ppp
 from pppcore.data.synthetic import iter_synthetic_images, synthetic_images
 from pppcore.images import center_crop, normalize
+from pppcore.runtime import tune_malloc
 
 WIDTHS = {"vgg19": 0.125, "resnet50": 0.25, "efficientnet_b0": 0.25}
 MEMORY_NS = (32, 128, 512)
@@ -109,6 +110,7 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     parser.add_argument("--probe", nargs=2, metavar=("ARCH", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    tune_malloc()  # as the CLI does; applies to the bare forwards and measure_ppp alike
     torch.manual_seed(0)
     if args.probe:
         arch, n = args.probe

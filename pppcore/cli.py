@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from .alignment import align
 from .models import ARCHS, build_model
 from .padding import PADDINGS
+from .runtime import tune_malloc
 
 
 def write_json(path: str | os.PathLike, payload: Any) -> None:
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    tune_malloc()
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:

@@ -1,0 +1,35 @@
+"""Process-level settings that make CPU inference and training fast and repeatable."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+# glibc mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_TOP_PAD = -2
+_M_MMAP_MAX = -4
+
+
+def tune_malloc(trim_threshold: int = 1 << 30, top_pad: int = 256 << 20) -> bool:
+    """Stop glibc from handing big tensor buffers back to the OS after every step.
+
+    By default each feature map above 128 KiB is a fresh mmap, page-faulted in and unmapped
+    again: measured here, that made the regular + twin forwards of VGG19 (width 1/8, 64 px)
+    1.5x slower. Same effect as MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1G
+    MALLOC_TOP_PAD_=256M at process start; returns False where glibc is absent (no-op).
+    Values are C ints: keep them below 2 GiB.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    ok = mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, trim_threshold) and mallopt(_M_TOP_PAD, top_pad)
+    return bool(ok)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
@@ -33,6 +33,11 @@ class PPPModel(nn.Module):
     @property
     def padding(self) -> str:
         return self.config["padding"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``features`` -> ``avgpool`` -> ``classifier``, torchvision's VGG/EfficientNet head."""
+        x = self.avgpool(self.child("features")(x))
+        return self.classifier(torch.flatten(x, 1))
 
     def child(self, name: str) -> nn.Module:
         """Top-level submodule ``name`` (``self.features`` is the method, the torchvision
@@ -89,3 +94,18 @@ def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn
     for m, momentum in zip(bns, saved):
         m.momentum = momentum
     return model.eval()
+
+
+def init_weights(model: nn.Module, linear: Callable[[nn.Linear], None] | None = None) -> None:
+    """torchvision's initialisation: Kaiming-normal (fan-out, ReLU gain) convs with zero
+    bias, BatchNorm at identity, and the family's own rule for linear layers."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear) and linear is not None:
+            linear(m)

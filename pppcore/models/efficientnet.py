@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torchvision.ops import StochasticDepth
 
-from .base import PPPModel
+from .base import PPPModel, init_weights
 from .layers import PadConv2d, Residual, SqueezeExcitation
 
 # (expand ratio, kernel, stride, in channels, out channels, layers): B0, torchvision order.
@@ -21,6 +21,12 @@ B0_STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
     (6, 5, 2, 112, 192, 4),
     (6, 3, 1, 192, 320, 1),
 )
+
+
+def init_linear(m: nn.Linear) -> None:
+    bound = 1.0 / math.sqrt(m.out_features)
+    nn.init.uniform_(m.weight, -bound, bound)
+    nn.init.zeros_(m.bias)
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -58,7 +64,6 @@ class MBConv(Residual):
         layers.append(conv_norm(expanded, out_ch, 1, scheme=scheme, act=False, deferred_act=False))
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = StochasticDepth(drop, "row")
-        self.stochastic_depth.pointwise = True
 
     def main_path(self) -> list[tuple[str, nn.Module]]:
         return [("block", self.block)]
@@ -111,22 +116,8 @@ class EfficientNet(PPPModel):
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * last_in, num_classes))
         self.loi = {f"stage{i}": f"features.{i}" for i in (2, 3, 5, 7)}
         self.trunk = ("features",)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                bound = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -bound, bound)
-                nn.init.zeros_(m.bias)
+        init_weights(self, linear=init_linear)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.child("features")(x))
-        return self.classifier(torch.flatten(x, 1))
 
 
 def efficientnet_b0(**kwargs) -> EfficientNet:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import PPPModel
+from .base import PPPModel, init_weights
 from .layers import PadConv2d, PadMaxPool2d, Residual
 from .vgg import scaled
 
@@ -78,12 +78,7 @@ class ResNet(PPPModel):
         self.fc = nn.Linear(self.inplanes, num_classes)
         self.loi = {f"layer{i}": f"layer{i}" for i in range(1, 5)}
         self.trunk = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self)
 
     def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from torch import nn
-import torch
 
-from .base import PPPModel
+from .base import PPPModel, init_weights
 from .layers import PadConv2d, PadMaxPool2d
 
 CONFIGS: dict[str, list[int | str]] = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
     "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
+
+
+def init_linear(m: nn.Linear) -> None:
+    nn.init.normal_(m.weight, 0, 0.01)
+    nn.init.zeros_(m.bias)
 
 
 def scaled(channels: int, width: float) -> int:
@@ -66,21 +70,8 @@ class VGG(PPPModel):
             nn.Linear(hidden, num_classes),
         )
         self.trunk = ("features",)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_weights(self, linear=init_linear)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avgpool(self.child("features")(x))
-        return self.classifier(torch.flatten(x, 1))
 
 
 def vgg16(**kwargs) -> VGG:

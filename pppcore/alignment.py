@@ -69,29 +69,26 @@ class Alignment:
         return self.loi_margins[loi].crop(twin_feature)
 
     def table(self) -> str:
-        """The alignment as a text table in the layout of the paper's Appendix A."""
+        """The alignment as a text table in the layout of the paper's Appendix A.
+
+        Po is the twin map's centre (the twin has no principal point shift); Pr = Po - top
+        is the regular pixel aligned with it, off-centre where stride-2 layers pad
+        unevenly (ResNet50 layer1: 24 on a 56-px map, paper Fig. 6).
+        """
         h, w = self.axes
         lines = [
             f"{self.arch} padding={self.padding} input {self.input_size[0]}x{self.input_size[1]}",
             f"{'layer':<22}{'Fr':>10}{'Pr':>16}{'Fo':>10}{'Po':>16}{'top/left':>12}{'bottom/right':>14}",
         ]
         rows = [("input crop", "")] + [(name, path) for name, path in self.loi_paths.items()]
-        for label, path in rows:
+        for label, path in rows:  # path "" is the input: its margins are the input margins
             rh, rw, th, tw = h.regular[path], w.regular[path], h.twin[path], w.twin[path]
-            if path == "":
-                (t, b), (l, r) = self.input_margin_pairs
-                fr, fo = f"{self.input_size[0]}x{self.input_size[1]}", f"{self.big_size[0]}x{self.big_size[1]}"
-            else:
-                (t, b), (l, r) = h.layer_margin[path], w.layer_margin[path]
-                fr, fo = f"{rh.size}x{rw.size}", f"{th.size}x{tw.size}"
-            pr = f"({principal(rh):g}, {principal(rw):g})"
+            (t, b), (l, r) = h.layer_margin[path], w.layer_margin[path]
+            fr, fo = f"{rh.size}x{rw.size}", f"{th.size}x{tw.size}"
             po = f"({principal(th):g}, {principal(tw):g})"
+            pr = f"({principal(th) - t:g}, {principal(tw) - l:g})"  # the regular pixel under Po
             lines.append(f"{label:<22}{fr:>10}{pr:>16}{fo:>10}{po:>16}{f'({t}, {l})':>12}{f'({b}, {r})':>14}")
         return "\n".join(lines)
-
-    @property
-    def input_margin_pairs(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        return self.axes[0].input_margin, self.axes[1].input_margin
 
     def to_dict(self) -> dict:
         return {
@@ -106,7 +103,7 @@ class Alignment:
 
 
 def principal(axis: Axis) -> float:
-    """Principal point of a map: its centre index (half-way between the two middle pixels)."""
+    """Centre index of a map (half-way between the two middle pixels when even)."""
     return (axis.size - 1) / 2
 
 

@@ -65,3 +65,7 @@ def test_too_small_input_is_a_clear_error():
 def test_table_has_the_paper_layout():
     text = align(small_model("vgg19"), 224).table()
     assert "460x460" in text and "(118, 118)" in text and "(56, 56)" in text
+    # Regular principal points Pr: the paper's shifted ones (Fig. 6/7), not the map centres.
+    for arch in ("resnet50", "efficientnet_b0"):
+        rows = align(small_model(arch), 224).table().splitlines()[2:]
+        assert [row.split(")")[0].split("(")[1] for row in rows] == ["96, 96", "24, 24", "12, 12", "6, 6", "3, 3"]

@@ -114,16 +114,16 @@ class PPPAccumulator:
                     f"layer {name}: twin feature {tuple(o.shape)} does not match regular {tuple(a.shape)}; "
                     "pass the Alignment or crop the twin features first"
                 )
-            diff = (o - a).abs()
+            diff = torch.sub(o, a).abs_()
             state = self._layers.setdefault(name, _LayerState())
-            batch_sum = diff.sum(0, dtype=torch.float64)
-            if not torch.isfinite(batch_sum).all():
+            mae = diff.mean((1, 2, 3), dtype=torch.float64)
+            if not torch.isfinite(mae).all():  # one small check catches NaN/Inf anywhere
                 raise FloatingPointError(f"layer {name}: NaN or Inf in the features of this batch")
-            state.sum_abs = batch_sum if state.sum_abs is None else state.sum_abs + batch_sum
-            a64 = a.double()
-            state.mae.append(diff.mean((1, 2, 3), dtype=torch.float64))
-            state.sigma.append(a64.std((2, 3), correction=0).mean(1))
-            state.mean_abs.append(a64.abs().mean((1, 2, 3)))
+            batch_sum = diff.sum(0, dtype=torch.float64)
+            state.sum_abs = batch_sum if state.sum_abs is None else state.sum_abs.add_(batch_sum)
+            state.mae.append(mae)
+            state.sigma.append(a.double().std((2, 3), correction=0).mean(1))
+            state.mean_abs.append(torch.linalg.vector_norm(a, 1, dim=(1, 2, 3), dtype=torch.float64) / a[0].numel())
 
     def compute(self) -> dict[str, PPPResult]:
         if not self._layers:
@@ -176,7 +176,7 @@ class PPPAccumulator:
         states = other.state_dict() if isinstance(other, PPPAccumulator) else other
         for name, s in states.items():
             state = self._layers.setdefault(name, _LayerState())
-            sum_abs = s["sum_abs"].to(torch.float64)
+            sum_abs = s["sum_abs"].to(torch.float64, copy=True)  # never alias the other's state
             if state.sum_abs is not None:
                 if state.sum_abs.shape != sum_abs.shape:
                     raise ValueError(f"layer {name}: cannot merge maps {tuple(sum_abs.shape)} into {tuple(state.sum_abs.shape)}")

@@ -91,7 +91,12 @@ def test_merge_equals_one_pass(resnet, images):
         return acc
 
     whole = accumulate(images).compute()
-    merged = accumulate(images[:4]).merge(accumulate(images[4:]).state_dict()).compute()
+    second = accumulate(images[4:])
+    before = second.compute()["layer1"].mae_ppp
+    alias = PPPAccumulator().merge(second.state_dict())
+    alias.update({"layer1": torch.zeros(1, *whole["layer1"].ppp_map.shape)}, {"layer1": torch.ones(1, *whole["layer1"].ppp_map.shape)})
+    assert second.compute()["layer1"].mae_ppp == before  # merging copied, did not alias
+    merged = accumulate(images[:4]).merge(second.state_dict()).compute()
     for k in whole:
         assert merged[k].mae_ppp == pytest.approx(whole[k].mae_ppp, rel=1e-12)
         assert merged[k].stderr == pytest.approx(whole[k].stderr, rel=1e-9)

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import torch
 
+from .io import torch_save
 from .models import PPPModel, build_model
 
 
 def save_checkpoint(path: str | os.PathLike, model: PPPModel, **extra: Any) -> None:
-    """Write ``{"config", "state_dict", **extra}`` via temp file + rename (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"config": dict(model.config), "state_dict": model.state_dict(), **extra}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write ``{"config", "state_dict", **extra}`` atomically (never half-written)."""
+    torch_save({"config": dict(model.config), "state_dict": model.state_dict(), **extra}, path)
 
 
 def load_checkpoint(
@@ -64,4 +54,5 @@ def load_checkpoint(
         model.load_state_dict(state)
     except RuntimeError as err:
         raise ValueError(f"checkpoint {path} does not fit {model.arch} (width {model.config.get('width')}): {err}") from err
+    model.checkpoint_meta = {k: v for k, v in blob.items() if k not in ("config", "state_dict")} if config else {}
     return model

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from .alignment import align
 from .models import ARCHS, build_model
 from .padding import PADDINGS
 from .runtime import tune_malloc
-
-
-def write_json(path: str | os.PathLike, payload: Any) -> None:
-    """Atomic JSON write (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
 
 
 def format_results(results: dict) -> str:
@@ -52,6 +39,7 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
+    from .extract import save_results
     from .images import list_images
     from .metrics import measure_ppp
 
@@ -63,17 +51,11 @@ def cmd_measure(args: argparse.Namespace) -> int:
     results = measure_ppp(model, images, args.input_size, device=args.device, batch_size=args.batch_size, seed=args.seed, progress=True)
     print(format_results(results))
     if args.out:
-        payload = {
-            "arch": model.arch,
-            "padding": model.padding,
-            "config": model.config,
-            "checkpoint": args.checkpoint,
-            "images": str(args.images),
-            "alignment": align(model, args.input_size).to_dict(),
-            "layers": {k: {**r.summary(), "running_mae": r.running_mae.tolist()} for k, r in results.items()},
-        }
-        write_json(args.out, payload)
-        print(f"wrote {args.out}")
+        meta = {"checkpoint": args.checkpoint, "config": model.config, "images": str(args.images), "n_images": len(images),
+                "alignment": align(model, args.input_size).to_dict()}
+        npz = Path(args.out).with_suffix(".npz")
+        save_results(results, args.out, npz, meta)
+        print(f"wrote {args.out} and {npz}")
     return 0
 
 
@@ -90,6 +72,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     val_set = ObjectShapes(args.n_val, args.image_size, args.num_classes, seed=2 * args.data_seed + 1)
     log = train(cfg, train_set, val_set, args.out, args.state or Path(args.out) / "train_state.pt")
     print(f"done: {len(log)} epochs, val_acc {log[-1]['val_acc'] if log else float('nan'):.3f}")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from .extract import extract_ppp
+
+    results = extract_ppp(args.checkpoint, args.images, args.input_size, args.json, args.npz, args.max_images, args.batch_size, args.device, args.seed)
+    print(format_results(results))
     return 0
 
 
@@ -132,6 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for epoch_XXX.pt and log.csv")
     p.add_argument("--state", default=None, help="resume state (default: OUT/train_state.pt)")
     p.set_defaults(func=cmd_train)
+    p = sub.add_parser("extract", help="PPP of one checkpoint -> small JSON + NPZ (the workflow's extraction step)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--images", required=True)
+    p.add_argument("--input-size", type=int, required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--npz", required=True)
+    p.add_argument("--max-images", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_extract)
     p = sub.add_parser("demo", help="a small offline PPP measurement (the default main job for now)")
     p.add_argument("--out", default="results/demo")
     p.add_argument("--n-images", type=int, default=16)

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from .alignment import align
-from .cli import format_results, write_json
+from .cli import format_results
+from .io import atomic_path, write_json
 from .data.synthetic import synthetic_images
 from .metrics import measure_ppp
 from .images import center_crop, normalize as imagenet_normalize
@@ -44,7 +45,7 @@ def run_demo(out: Path, n_images: int = 16) -> dict:
             for name, r in results.items():
                 rows.append({"arch": arch, "padding": padding, **r.summary()})
                 maps[(arch, padding, name)] = r.channel_mean.numpy()
-    with open(out / "ppp_demo.csv", "w", newline="") as f:
+    with atomic_path(out / "ppp_demo.csv") as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
@@ -75,7 +76,6 @@ def _plot(maps: dict, path: Path) -> None:
                 ax.set_ylabel(f"{arch}\n{layer}", fontsize=7)
     fig.suptitle(f"PPP (channel mean, each map in [0, 1]), random init, {DEMO_INPUT} px")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=80)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
     plt.close(fig)
-    tmp.replace(path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from torch.utils.data import Dataset
 
 from .checkpoint import save_checkpoint
 from .images import normalize
+from .io import torch_save, write_text
 from .models import build_model
 from .padding import seed_randn
 
@@ -45,27 +45,12 @@ class TrainConfig:
     model_kwargs: dict[str, Any] | None = None
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def _write_log(rows: list[dict], path: Path) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS)
     writer.writeheader()
     writer.writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
+    write_text(path, buf.getvalue())
 
 
 def _epoch_seed(cfg: TrainConfig, epoch: int) -> int:
@@ -131,7 +116,7 @@ def train(
         if epoch % cfg.ckpt_every == 0 or epoch == cfg.epochs:
             save_checkpoint(checkpoint_path(out_dir, epoch), model, epoch=epoch, val_acc=row["val_acc"])
         _write_log(log, out_dir / "log.csv")
-        _atomic_torch_save(
+        torch_save(
             {"config": asdict(cfg), "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "log": log},
             state_path,
         )

@@ -1,0 +1,46 @@
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pppcore.checkpoint import save_checkpoint
+from pppcore.cli import main
+from pppcore.data.synthetic import synthetic_images
+from pppcore.extract import extract_ppp
+
+from conftest import small_model
+
+
+@pytest.fixture
+def tiles(tmp_path):
+    folder = tmp_path / "tiles"
+    folder.mkdir()
+    for i, img in enumerate(synthetic_images(4, 500, seed=4)):
+        Image.fromarray((img.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / f"t{i}.png")
+    return folder
+
+
+def test_extract_writes_small_json_and_npz(tiles, tmp_path):
+    model = small_model("resnet50", "replicate")
+    ckpt = tmp_path / "epoch_004.pt"
+    save_checkpoint(ckpt, model, epoch=4, val_acc=0.5)
+    out_json, out_npz = tmp_path / "m" / "ppp.json", tmp_path / "m" / "ppp.npz"
+    results = extract_ppp(ckpt, tiles, 96, out_json, out_npz, max_images=3, progress=False)
+    meta = json.loads(out_json.read_text())
+    assert meta["epoch"] == 4 and meta["val_acc"] == 0.5 and meta["n_images"] == 3
+    assert meta["config"]["padding"] == "replicate"
+    assert list(meta["layers"]) == ["layer1", "layer2", "layer3", "layer4"]
+    assert meta["layers"]["layer3"]["mae_ppp"] == pytest.approx(results["layer3"].mae_ppp)
+    with np.load(out_npz) as npz:
+        assert npz["layer1/channel_mean"].shape == (24, 24)
+        assert len(npz["layer4/running_mae"]) == 3
+    assert out_npz.stat().st_size < 50_000  # maps and scalars only, never raw features
+
+
+def test_extract_cli_and_bad_checkpoint(tiles, tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    assert main(["extract", "--checkpoint", str(bad), "--images", str(tiles), "--input-size", "96", "--json", str(tmp_path / "a.json"), "--npz", str(tmp_path / "a.npz")]) == 2
+    assert "bad.pt: cannot be read" in capsys.readouterr().err
+    assert not (tmp_path / "a.json").exists()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from contextlib import contextmanager
+import traceback
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -39,3 +40,18 @@ def write_json(path: str | os.PathLike, payload: Any) -> None:
 def torch_save(obj: Any, path: str | os.PathLike) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+@contextmanager
+def log_to(path: str | os.PathLike | None) -> Iterator[None]:
+    """Send stdout and stderr (progress bars included) to ``path`` for the block: one log per job."""
+    if not path:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", buffering=1) as f, redirect_stdout(f), redirect_stderr(f):
+        try:
+            yield
+        except BaseException:
+            traceback.print_exc()  # the error belongs in the job's log too
+            raise

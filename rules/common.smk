@@ -1,0 +1,22 @@
+# Helpers shared by all rules (paths and the run grid), derived from config.
+
+R = config["results"]
+TRAIN = config["train"]
+ARCHS = list(TRAIN["archs"])
+PADDINGS = TRAIN["paddings"]
+SEEDS = TRAIN["seeds"]
+
+
+def ckpt_epochs():
+    """Epoch 0 (init), every ckpt_every epochs, and the last epoch."""
+    every, last = TRAIN["ckpt_every"], TRAIN["epochs"]
+    return sorted({0, last, *range(every, last + 1, every)})
+
+
+def all_metrics(epochs=None):
+    """Every extraction output (JSON) over the run grid and ``epochs`` (default: all)."""
+    return expand(
+        f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch:03d}}.json",
+        arch=ARCHS, padding=PADDINGS, seed=SEEDS, epoch=epochs or ckpt_epochs(),
+    )
+

@@ -1,0 +1,13 @@
+rule tiles:
+    output:
+        manifest=f"{R}/tiles/manifest.json",
+    params:
+        tiles=config["tiles"],
+    conda:
+        "../envs/pppcore.yaml"
+    log:
+        f"{R}/logs/tiles.log",
+    benchmark:
+        f"{R}/benchmarks/tiles.tsv"
+    script:
+        "../workflow_scripts/tiles.py"

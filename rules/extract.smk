@@ -1,0 +1,18 @@
+rule ppp_metrics:
+    input:
+        ckpt=f"{R}/train/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.pt",
+        tiles=rules.tiles.output.manifest,
+    output:
+        json=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.json",
+        npz=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.npz",
+    params:
+        ppp=config["ppp"],
+    threads: 2
+    conda:
+        "../envs/pppcore.yaml"
+    log:
+        f"{R}/logs/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
+    benchmark:
+        f"{R}/benchmarks/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.tsv"
+    script:
+        "../workflow_scripts/ppp_metrics.py"

@@ -1,0 +1,17 @@
+rule train:
+    output:
+        ckpts=[f"{R}/train/{{arch}}/{{padding}}/seed{{seed}}/epoch_{e:03d}.pt" for e in ckpt_epochs()],
+        log_csv=f"{R}/train/{{arch}}/{{padding}}/seed{{seed}}/log.csv",
+    params:
+        train=TRAIN,
+        # Resume state lives outside the declared outputs, so --rerun-incomplete keeps it.
+        state_dir=lambda w: f"{R}/.state/train/{w.arch}/{w.padding}/seed{w.seed}",
+    threads: 2
+    conda:
+        "../envs/pppcore.yaml"
+    log:
+        f"{R}/logs/train/{{arch}}_{{padding}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{arch}}_{{padding}}_seed{{seed}}.tsv"
+    script:
+        "../workflow_scripts/train.py"

@@ -1,0 +1,32 @@
+"""Glue: rule train -> pppcore.train, with the resume state outside the declared outputs."""
+import shutil
+from pathlib import Path
+
+import torch
+
+from pppcore.data.procedural import ObjectShapes
+from pppcore.io import log_to
+from pppcore.runtime import tune_malloc
+from pppcore.train import TrainConfig, train
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+tune_malloc()
+torch.set_num_threads(sm.threads)
+t = sm.params.train
+arch_cfg = dict(t["archs"][sm.wildcards.arch])
+width = arch_cfg.pop("width", 1.0)
+cfg = TrainConfig(
+    arch=sm.wildcards.arch, padding=sm.wildcards.padding, seed=int(sm.wildcards.seed), width=width,
+    epochs=t["epochs"], ckpt_every=t["ckpt_every"], batch_size=t.get("batch_size", 32), lr=t.get("lr", 0.05),
+    model_kwargs=arch_cfg or None,
+)
+state_dir = Path(sm.params.state_dir)
+with log_to(sm.log[0]):
+    size = t.get("image_size", 64)
+    train_set = ObjectShapes(t.get("n_train", 2000), size, cfg.num_classes, seed=0)
+    val_set = ObjectShapes(t.get("n_val", 500), size, cfg.num_classes, seed=1)
+    train(cfg, train_set, val_set, state_dir, state_dir / "state.pt")
+    for src, dst in zip(sorted(state_dir.glob("epoch_*.pt")), sm.output.ckpts):
+        assert Path(dst).name == src.name, f"{src} does not match declared output {dst}"
+        shutil.copyfile(src, dst)
+    shutil.copyfile(state_dir / "log.csv", sm.output.log_csv)

@@ -49,6 +49,19 @@ def tolerance(a: torch.Tensor) -> float:
     return 1e-4 * float(a.abs().max()) + 1e-30
 
 
+def write_images(folder, n: int, size: int, seed: int, prefix: str = "tile_"):
+    """``n`` procedural PNG images of ``size`` px in a new ``folder``."""
+    import numpy as np
+    from PIL import Image
+
+    from pppcore.data.synthetic import synthetic_images
+
+    folder.mkdir(parents=True)
+    for i, img in enumerate(synthetic_images(n, size, seed=seed)):
+        Image.fromarray((img.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / f"{prefix}{i}.png")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def rng():
     return torch.Generator().manual_seed(1234)

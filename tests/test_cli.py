@@ -2,14 +2,11 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from pppcore.checkpoint import save_checkpoint
-from pppcore.data.synthetic import synthetic_images
 
-from conftest import small_model
+from conftest import small_model, write_images
 
 
 def run(*args, check=True):
@@ -26,11 +23,7 @@ def test_align_prints_the_appendix_table():
 
 @pytest.fixture
 def image_dir(tmp_path):
-    folder = tmp_path / "tiles"
-    folder.mkdir()
-    for i, img in enumerate(synthetic_images(3, 320, seed=2)):
-        Image.fromarray((img.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / f"tile_{i}.png")
-    return folder
+    return write_images(tmp_path / "tiles", 3, 320, seed=2)
 
 
 def test_measure_with_checkpoint_writes_json(image_dir, tmp_path):

@@ -2,23 +2,17 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from pppcore.checkpoint import save_checkpoint
 from pppcore.cli import main
-from pppcore.data.synthetic import synthetic_images
 from pppcore.extract import extract_ppp
 
-from conftest import small_model
+from conftest import small_model, write_images
 
 
 @pytest.fixture
 def tiles(tmp_path):
-    folder = tmp_path / "tiles"
-    folder.mkdir()
-    for i, img in enumerate(synthetic_images(4, 500, seed=4)):
-        Image.fromarray((img.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(folder / f"t{i}.png")
-    return folder
+    return write_images(tmp_path / "tiles", 4, 500, seed=4, prefix="t")
 
 
 def test_extract_writes_small_json_and_npz(tiles, tmp_path):

@@ -15,7 +15,6 @@ import json
 import math
 import os
 import random
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ import numpy as np
 import requests
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
+
+from ..io import atomic_path
 
 TILE_SIZE = 256
 MANIFEST = "manifest.json"
@@ -154,16 +155,8 @@ def validate_tile(data: bytes, tile_size: int = TILE_SIZE) -> Image.Image:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write via a temp file in the same directory + ``os.replace``: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def png_bytes(img: Image.Image) -> bytes:

@@ -46,6 +46,27 @@ def test_randn_keeps_interior_and_follows_the_nearest_window():
     assert abs(bottom_right.mean() - (win.max() + win.min()) / 2) < 0.05
 
 
+@pytest.mark.parametrize("amount,window", [(1, 3), (2, 5), (3, 7)])
+def test_randn_every_pad_pixel_uses_its_nearest_window(amount, window):
+    """Brute force: per pad pixel, the empirical mean/std over many channels match the
+    (max + min) / 2 and max - mu of the nearest window of the unpadded map."""
+    torch.manual_seed(1)
+    h, w = 9, 11
+    base = torch.rand(h, w)
+    out = RandnPad2d(amount, window=window, seed=3)(base.expand(1, 6000, h, w).contiguous())[0]
+    for i in range(-amount, h + amount):
+        for j in range(-amount, w + amount):
+            if 0 <= i < h and 0 <= j < w:
+                continue
+            r0 = min(max(i - (window - 1) // 2, 0), h - window)
+            c0 = min(max(j - (window - 1) // 2, 0), w - window)
+            win = base[r0 : r0 + window, c0 : c0 + window]
+            mu, sigma = (win.max() + win.min()) / 2, (win.max() - win.min()) / 2
+            sample = out[:, i + amount, j + amount]
+            assert abs(sample.mean() - mu) < 5 * sigma / 6000**0.5 + 1e-6, (i, j)
+            assert abs(sample.std() - sigma) < 0.06 * sigma, (i, j)
+
+
 def test_randn_repeats_flat_areas():
     x = torch.full((1, 2, 5, 5), 0.7)
     assert torch.allclose(RandnPad2d(2)(x), torch.full((1, 2, 9, 9), 0.7))

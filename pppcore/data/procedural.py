@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
+
+from .synthetic import multiscale_noise
 
 SHAPES: tuple[str, ...] = ("disk", "square", "triangle", "plus", "ring", "hbar", "vbar", "diamond", "cross", "dots")
 
@@ -44,14 +45,9 @@ def _shape_mask(kind: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 def _texture(size: int, gen: torch.Generator) -> torch.Tensor:
     """Earth-toned multi-scale noise, 3 x size x size in [0, 1]."""
-    img = torch.zeros(1, 3, size, size)
-    cells = 2
-    while cells <= size // 2:
-        field = torch.randn(1, 3, cells, cells, generator=gen)
-        img += F.interpolate(field, size=(size, size), mode="bilinear", align_corners=False) * (2.0 / cells) ** 0.5
-        cells *= 2
-    base = torch.tensor([0.35, 0.4, 0.25]).view(1, 3, 1, 1) + 0.15 * torch.rand(1, 3, 1, 1, generator=gen)
-    return (base + 0.12 * img)[0].clamp(0, 1)
+    img = multiscale_noise(size, gen, mode="bilinear")
+    base = torch.tensor([0.35, 0.4, 0.25]).view(3, 1, 1) + 0.15 * torch.rand(3, 1, 1, generator=gen)
+    return (base + 0.12 * img).clamp(0, 1)
 
 
 def make_object_image(label: int, size: int, gen: torch.Generator) -> torch.Tensor:

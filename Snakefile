@@ -29,5 +29,6 @@ include: "rules/figures.smk"
 rule all:
     input:
         rules.table2.output,
+        rules.fig4.output,
         rules.fig5.output,
     default_target: True

@@ -47,3 +47,42 @@ def fig5_chronological(df: pd.DataFrame) -> plt.Figure:
     fig.suptitle("Chronological PPP (mean $\\pm$ std over seeds)")
     fig.tight_layout()
     return fig
+
+
+def load_maps(npz_path: str | os.PathLike) -> dict[str, "np.ndarray"]:
+    """Channel-mean PPP maps of one extraction NPZ, keyed by LoI name, in depth order."""
+    import numpy as np
+
+    with np.load(npz_path) as npz:
+        return {key.split("/")[0]: npz[key] for key in npz.files if key.endswith("/channel_mean")}
+
+
+def fig4_grid(maps: dict[tuple[str, str, str], dict[str, "np.ndarray"]], lois: tuple[int, ...] = (3, 4)) -> plt.Figure:
+    """PPP maps: rows arch x LoI, columns padding x (init, trained); each map scaled to [0, 1].
+
+    ``maps[(arch, padding, stage)]`` is :func:`load_maps` of that checkpoint (stage: init/trained).
+    """
+    archs = list(dict.fromkeys(a for a, _, _ in maps))
+    paddings = list(dict.fromkeys(p for _, p, _ in maps))
+    stages = ("init", "trained")
+    fig, axes = plt.subplots(len(archs) * len(lois), len(paddings) * 2, figsize=(1.6 * 2 * len(paddings), 1.7 * len(archs) * len(lois)), squeeze=False)
+    for a, arch in enumerate(archs):
+        for li, loi in enumerate(lois):
+            row = a * len(lois) + li
+            for p, padding in enumerate(paddings):
+                for s, stage in enumerate(stages):
+                    ax = axes[row][2 * p + s]
+                    ax.set_xticks([]), ax.set_yticks([])
+                    layers = maps.get((arch, padding, stage))
+                    if layers is None:
+                        continue
+                    name, m = list(layers.items())[loi - 1]
+                    span = m.max() - m.min()
+                    ax.imshow((m - m.min()) / span if span > 0 else m * 0, cmap="viridis", vmin=0, vmax=1)
+                    if row == 0:
+                        ax.set_title(f"{padding}\n{stage}", fontsize=8)
+                    if p == 0 and s == 0:
+                        ax.set_ylabel(f"{arch}\n{name} (LoI {loi})", fontsize=7)
+    fig.suptitle("PPP (channel mean, each map scaled to [0, 1]): init vs trained")
+    fig.tight_layout()
+    return fig

@@ -20,3 +20,12 @@ def all_metrics(epochs=None):
         arch=ARCHS, padding=PADDINGS, seed=SEEDS, epoch=epochs or ckpt_epochs(),
     )
 
+
+
+def fig4_panels():
+    """(arch, padding, stage, epoch) of every Fig 4 panel: first seed, init and trained."""
+    return [(a, p, stage, e) for a in ARCHS for p in PADDINGS for stage, e in (("init", 0), ("trained", TRAIN["epochs"]))]
+
+
+def fig4_npz(arch, padding, epoch):
+    return f"{R}/ppp/{arch}/{padding}/seed{SEEDS[0]}/epoch_{epoch:03d}.npz"

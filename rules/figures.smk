@@ -29,3 +29,21 @@ rule fig5:
     script:
         "../workflow_scripts/fig5.py"
 
+
+
+rule fig4:
+    input:
+        [fig4_npz(arch, padding, epoch) for arch, padding, _, epoch in fig4_panels()],
+    output:
+        png=f"{R}/figures/fig4_ppp_grid.png",
+        pdf=f"{R}/figures/fig4_ppp_grid.pdf",
+    params:
+        panels=[(arch, padding, stage) for arch, padding, stage, _ in fig4_panels()],
+    conda:
+        "../envs/pppcore.yaml"
+    log:
+        f"{R}/logs/fig4.log",
+    benchmark:
+        f"{R}/benchmarks/fig4.tsv"
+    script:
+        "../workflow_scripts/fig4.py"

@@ -48,11 +48,12 @@ def test_micro_dag_end_to_end_then_edit_one_figure(tmp_path):
     wf = workflow_copy(tmp_path)
     snakemake(wf, "all")
     r = wf / "results"
-    for out in ("tables/table2.csv", "tables/table2.tex", "figures/fig5_chronological_ppp.png", "figures/fig5_chronological_ppp.pdf"):
+    for out in ("tables/table2.csv", "tables/table2.tex", "figures/fig5_chronological_ppp.png", "figures/fig5_chronological_ppp.pdf",
+                "figures/fig4_ppp_grid.png", "figures/fig4_ppp_grid.pdf"):
         assert (r / out).stat().st_size > 0, out
     assert "\\toprule" in (r / "tables/table2.tex").read_text()
     # Every job left a log and a benchmark.
-    assert len(list((r / "logs").rglob("*.log"))) == len(list((r / "benchmarks").rglob("*.tsv"))) >= 9
+    assert len(list((r / "logs").rglob("*.log"))) == len(list((r / "benchmarks").rglob("*.tsv"))) >= 10
     # Sec 4.1 at micro scale: training raises MAE-PPP at LoI 4 of a zeros-padded model.
     first, last = (json.loads((r / f"ppp/vgg19/zeros/seed0/epoch_{e:03d}.json").read_text()) for e in (0, 2))
     assert last["layers"]["block5"]["mae_ppp"] > first["layers"]["block5"]["mae_ppp"]
@@ -66,6 +67,10 @@ def test_one_figure_builds_only_what_it_needs(tmp_path):
     wf = workflow_copy(tmp_path)
     planned = planned_rules(snakemake(wf, "-n", "fig5"))
     assert planned == {"tiles", "train", "ppp_metrics", "fig5"}
+    fig4 = snakemake(wf, "-n", "fig4")
+    assert planned_rules(fig4) == {"tiles", "train", "ppp_metrics", "fig4"}
+    # Fig 4 needs epochs 0 and 2 only (micro: epochs 2, checkpoints every epoch): 2 paddings x 2.
+    assert "ppp_metrics        4" in fig4.stdout + fig4.stderr
 
 
 @pytest.mark.parametrize(

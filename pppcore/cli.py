@@ -1,4 +1,4 @@
-"""Command line: ``python -m pppcore {measure, align, demo}``."""
+"""Command line: ``python -m pppcore {align, measure, train, extract, demo}``."""
 
 from __future__ import annotations
 
@@ -39,22 +39,17 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
-    from .extract import save_results
-    from .images import list_images
-    from .metrics import measure_ppp
+    from .extract import measure_folder
 
     if args.checkpoint:
         model = load_checkpoint(args.checkpoint, arch=args.arch, padding=args.padding, num_classes=args.num_classes, width=args.width)
     else:
         model = build_model(args.arch, args.padding or "zeros", args.num_classes, args.width)
-    images = list_images(args.images)[: args.limit or None]
-    results = measure_ppp(model, images, args.input_size, device=args.device, batch_size=args.batch_size, seed=args.seed, progress=True)
+    npz = Path(args.out).with_suffix(".npz") if args.out else None
+    results = measure_folder(model, args.images, args.input_size, args.out, npz, checkpoint=args.checkpoint,
+                             max_images=args.limit, batch_size=args.batch_size, device=args.device, seed=args.seed)
     print(format_results(results))
     if args.out:
-        meta = {"checkpoint": args.checkpoint, "config": model.config, "images": str(args.images), "n_images": len(images),
-                "alignment": align(model, args.input_size).to_dict()}
-        npz = Path(args.out).with_suffix(".npz")
-        save_results(results, args.out, npz, meta)
         print(f"wrote {args.out} and {npz}")
     return 0
 

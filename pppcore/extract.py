@@ -16,6 +16,7 @@ from .checkpoint import load_checkpoint
 from .io import atomic_path, write_json
 from .images import list_images
 from .metrics import PPPResult, measure_ppp
+from .models import PPPModel
 
 
 def save_results(results: dict[str, PPPResult], json_path: str | os.PathLike, npz_path: str | os.PathLike, meta: dict[str, Any]) -> None:
@@ -30,6 +31,37 @@ def save_results(results: dict[str, PPPResult], json_path: str | os.PathLike, np
     write_json(json_path, {**meta, "layers": {k: r.summary() for k, r in results.items()}})
 
 
+def measure_folder(
+    model: PPPModel,
+    images: str | os.PathLike,
+    input_size: int,
+    json_path: str | os.PathLike | None = None,
+    npz_path: str | os.PathLike | None = None,
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    max_images: int = 0,
+    batch_size: int = 8,
+    device: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, PPPResult]:
+    """PPP of ``model`` on the first ``max_images`` (0: all) images of a folder; with
+    ``json_path`` and ``npz_path``, also saved with the model, checkpoint and alignment."""
+    files = list_images(images)[: max_images or None]
+    results = measure_ppp(model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress)
+    if json_path is not None and npz_path is not None:
+        meta = {
+            "checkpoint": None if checkpoint is None else str(checkpoint),
+            **getattr(model, "checkpoint_meta", {}),
+            "config": model.config,
+            "images": str(images),
+            "n_images": len(files),
+            "alignment": align(model, input_size).to_dict(),
+        }
+        save_results(results, json_path, npz_path, meta)
+    return results
+
+
 def extract_ppp(
     checkpoint: str | os.PathLike,
     images: str | os.PathLike,
@@ -42,17 +74,8 @@ def extract_ppp(
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, PPPResult]:
-    """Measure the checkpoint's model on the first ``max_images`` (0: all) images of a folder."""
-    model = load_checkpoint(checkpoint)
-    files = list_images(images)[: max_images or None]
-    results = measure_ppp(model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress)
-    meta = {
-        "checkpoint": str(checkpoint),
-        **model.checkpoint_meta,
-        "config": model.config,
-        "images": str(images),
-        "n_images": len(files),
-        "alignment": align(model, input_size).to_dict(),
-    }
-    save_results(results, json_path, npz_path, meta)
-    return results
+    """The workflow's extraction step: the checkpoint's model, measured and saved."""
+    return measure_folder(
+        load_checkpoint(checkpoint), images, input_size, json_path, npz_path, checkpoint=checkpoint,
+        max_images=max_images, batch_size=batch_size, device=device, seed=seed, progress=progress,
+    )

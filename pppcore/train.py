@@ -88,7 +88,6 @@ def train(
     """Train ``cfg.arch``; write ``epoch_XXX.pt`` at 0, every ``ckpt_every`` and the last
     epoch, plus ``log.csv``; resume from ``state_path`` when it exists. Returns the log."""
     out_dir, state_path = Path(out_dir), Path(state_path)
-    torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch, cfg.padding, cfg.num_classes, cfg.width, seed=cfg.seed, **(cfg.model_kwargs or {}))
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))

@@ -33,3 +33,16 @@ def tune_malloc(trim_threshold: int = 1 << 30, top_pad: int = 256 << 20) -> bool
         return False
     ok = mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, trim_threshold) and mallopt(_M_TOP_PAD, top_pad)
     return bool(ok)
+
+
+def resolve_device(spec: str | None = "auto") -> "torch.device":
+    """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU is an error, not a
+    silent fallback (a cluster job that asked for a GPU and got none should fail loudly)."""
+    import torch
+
+    spec = (spec or "auto").lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {spec!r} was asked for (config key 'device') but torch sees no CUDA device")
+    return torch.device(spec)

@@ -62,15 +62,16 @@ def accuracy(model: torch.nn.Module, data: Dataset, batch_size: int = 128) -> fl
     """Top-1 accuracy of ``model`` (eval mode) on ``data``."""
     model.eval()
     correct = 0
+    device = next(model.parameters()).device
     for start in range(0, len(data), batch_size):
-        x, y = _batch(data, range(start, min(start + batch_size, len(data))))
+        x, y = _batch(data, range(start, min(start + batch_size, len(data))), device)
         correct += int((model(normalize(x)).argmax(1) == y).sum())
     return correct / max(1, len(data))
 
 
-def _batch(data: Dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
+def _batch(data: Dataset, indices, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     items = [data[int(i)] for i in indices]
-    return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+    return torch.stack([x for x, _ in items]).to(device), torch.tensor([y for _, y in items]).to(device)
 
 
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
@@ -84,18 +85,23 @@ def train(
     out_dir: str | os.PathLike,
     state_path: str | os.PathLike,
     progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> list[dict]:
     """Train ``cfg.arch``; write ``epoch_XXX.pt`` at 0, every ``ckpt_every`` and the last
-    epoch, plus ``log.csv``; resume from ``state_path`` when it exists. Returns the log."""
+    epoch, plus ``log.csv``; resume from ``state_path`` when it exists. Returns the log.
+
+    Bit-identical resumes are guaranteed on the CPU; on CUDA, cuDNN may pick
+    non-deterministic kernels, so a resumed run matches only to rounding."""
     out_dir, state_path = Path(out_dir), Path(state_path)
     model = build_model(cfg.arch, cfg.padding, cfg.num_classes, cfg.width, seed=cfg.seed, **(cfg.model_kwargs or {}))
+    model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
     log: list[dict] = []
     start = 1
     if state_path.exists():
         try:
-            state = torch.load(state_path, map_location="cpu", weights_only=False)
+            state = torch.load(state_path, map_location=device, weights_only=False)
         except Exception as err:
             raise ValueError(f"training state {state_path} cannot be read ({err}); delete it to restart") from err
         if state["config"] != asdict(cfg):
@@ -127,6 +133,7 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
     torch.manual_seed(_epoch_seed(cfg, epoch))  # dropout, stochastic depth
     seed_randn(model, _epoch_seed(cfg, epoch))
     order = torch.randperm(len(data), generator=gen)
+    device = next(model.parameters()).device
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = None
@@ -135,8 +142,8 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
 
         bar = tqdm(total=len(data), unit="img", desc=f"{cfg.arch}/{cfg.padding} s{cfg.seed} epoch {epoch}/{cfg.epochs}", leave=False)
     for start in range(0, len(order), cfg.batch_size):
-        x, y = _batch(data, order[start : start + cfg.batch_size])
-        flip = torch.rand(len(x), generator=gen) < 0.5
+        x, y = _batch(data, order[start : start + cfg.batch_size], device)
+        flip = (torch.rand(len(x), generator=gen) < 0.5).to(device)
         x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
         logits = model(normalize(x))
         loss = F.cross_entropy(logits, y)

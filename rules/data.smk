@@ -4,7 +4,7 @@ rule tiles:
     params:
         tiles=config["tiles"],
     conda:
-        "../envs/pppcore.yaml"
+        "../envs/data.yaml"
     log:
         f"{R}/logs/tiles.log",
     benchmark:

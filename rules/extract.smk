@@ -9,7 +9,7 @@ rule ppp_metrics:
         ppp=config["ppp"],
     threads: 2
     conda:
-        "../envs/pppcore.yaml"
+        "../envs/torch.yaml"
     log:
         f"{R}/logs/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
     benchmark:

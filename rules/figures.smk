@@ -5,7 +5,7 @@ rule table2:
         csv=f"{R}/tables/table2.csv",
         tex=f"{R}/tables/table2.tex",
     conda:
-        "../envs/pppcore.yaml"
+        "../envs/plot.yaml"
     log:
         f"{R}/logs/table2.log",
     benchmark:
@@ -21,7 +21,7 @@ rule fig5:
         png=f"{R}/figures/fig5_chronological_ppp.png",
         pdf=f"{R}/figures/fig5_chronological_ppp.pdf",
     conda:
-        "../envs/pppcore.yaml"
+        "../envs/plot.yaml"
     log:
         f"{R}/logs/fig5.log",
     benchmark:
@@ -40,7 +40,7 @@ rule fig4:
     params:
         panels=[(arch, padding, stage) for arch, padding, stage, _ in fig4_panels()],
     conda:
-        "../envs/pppcore.yaml"
+        "../envs/plot.yaml"
     log:
         f"{R}/logs/fig4.log",
     benchmark:

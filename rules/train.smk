@@ -8,7 +8,7 @@ rule train:
         state_dir=lambda w: f"{R}/.state/train/{w.arch}/{w.padding}/seed{w.seed}",
     threads: 2
     conda:
-        "../envs/pppcore.yaml"
+        "../envs/torch.yaml"
     log:
         f"{R}/logs/train/{{arch}}_{{padding}}_seed{{seed}}.log",
     benchmark:

@@ -5,7 +5,7 @@ import torch
 
 from pppcore.extract import extract_ppp
 from pppcore.io import log_to
-from pppcore.runtime import tune_malloc
+from pppcore.runtime import resolve_device, tune_malloc
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 tune_malloc()
@@ -15,5 +15,5 @@ with log_to(sm.log[0]):
     extract_ppp(
         sm.input.ckpt, Path(sm.input.tiles).parent, p["input_size"], sm.output.json, sm.output.npz,
         max_images=p.get("max_images", 0), batch_size=p.get("batch_size", 8),
-        device="cuda" if torch.cuda.is_available() else "cpu",
+        device=resolve_device(sm.config.get("device", "auto")),
     )

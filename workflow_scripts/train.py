@@ -7,7 +7,7 @@ import torch
 
 from pppcore.data.procedural import ObjectShapes
 from pppcore.io import log_to
-from pppcore.runtime import tune_malloc
+from pppcore.runtime import resolve_device, tune_malloc
 from pppcore.train import TrainConfig, train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -36,7 +36,7 @@ with log_to(sm.log[0]):
     size = t.get("image_size", 64)
     train_set = ObjectShapes(t.get("n_train", 2000), size, cfg.num_classes, seed=0)
     val_set = ObjectShapes(t.get("n_val", 500), size, cfg.num_classes, seed=1)
-    train(cfg, train_set, val_set, state_dir, state_dir / "state.pt")
+    train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=resolve_device(sm.config.get("device", "auto")))
     for src, dst in zip(sorted(state_dir.glob("epoch_*.pt")), sm.output.ckpts):
         assert Path(dst).name == src.name, f"{src} does not match declared output {dst}"
         publish(src, dst)

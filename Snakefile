@@ -29,6 +29,7 @@ include: "rules/figures.smk"
 rule all:
     input:
         rules.table2.output,
+        rules.fig2.output,
         rules.fig4.output,
         rules.fig5.output,
     default_target: True

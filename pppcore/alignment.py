@@ -9,7 +9,7 @@ over the model's real layers (paper App. A.1 is reproduced, not copied).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -67,6 +67,27 @@ class Alignment:
     def align_twin(self, loi: str, twin_feature: torch.Tensor) -> torch.Tensor:
         """Crop the twin's feature at ``loi`` onto the regular feature's grid."""
         return self.loi_margins[loi].crop(twin_feature)
+
+    def centred(self) -> "Alignment":
+        """The naive alignment that ignores the principal point shift (paper Fig. 2).
+
+        Same big crop, but the regular crop and every twin map are cut out of the middle,
+        splitting each margin evenly (the extra pixel of an odd margin on the bottom/right).
+        Where stride-2 layers pad on one side only, this compares features that are a
+        fraction of a stride apart, and the "PPP" it gives is polluted by image content:
+        the checkerboard the paper warns about. For illustration only.
+        """
+
+        def even(m: Margins) -> Margins:
+            v, h = m.top + m.bottom, m.left + m.right
+            return Margins(v // 2, h // 2, v - v // 2, h - h // 2)
+
+        return replace(
+            self,
+            input_margins=even(self.input_margins),
+            loi_margins={k: even(m) for k, m in self.loi_margins.items()},
+            layer_margins={k: even(m) for k, m in self.layer_margins.items()},
+        )
 
     def table(self) -> str:
         """The alignment as a text table in the layout of the paper's Appendix A.

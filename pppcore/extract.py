@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .alignment import align
+from .alignment import Alignment, align
 from .checkpoint import load_checkpoint
 from .io import atomic_path, write_json
 from .images import list_images
@@ -44,11 +44,15 @@ def measure_folder(
     device: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    alignment: Alignment | None = None,
 ) -> dict[str, PPPResult]:
     """PPP of ``model`` on the first ``max_images`` (0: all) images of a folder; with
-    ``json_path`` and ``npz_path``, also saved with the model, checkpoint and alignment."""
+    ``json_path`` and ``npz_path``, also saved with the model, checkpoint and alignment.
+    ``alignment`` overrides the exact one (see :func:`pppcore.metrics.measure_ppp`)."""
     files = list_images(images)[: max_images or None]
-    results = measure_ppp(model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress)
+    results = measure_ppp(
+        model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress, alignment=alignment
+    )
     if json_path is not None and npz_path is not None:
         meta = {
             "checkpoint": None if checkpoint is None else str(checkpoint),
@@ -56,7 +60,7 @@ def measure_folder(
             "config": model.config,
             "images": str(images),
             "n_images": len(files),
-            "alignment": align(model, input_size).to_dict(),
+            "alignment": (alignment or align(model, input_size)).to_dict(),
         }
         save_results(results, json_path, npz_path, meta)
     return results

@@ -202,6 +202,7 @@ def measure_ppp(
     normalize: bool = True,
     seed: int | None = None,
     progress: bool = False,
+    alignment: Alignment | None = None,
 ) -> dict[str, PPPResult]:
     """PPP of ``model`` at every layer of interest, over ``images``, in one pass.
 
@@ -210,12 +211,17 @@ def measure_ppp(
     :func:`pppcore.align`); both run under ``no_grad`` in eval mode on ``device`` (default:
     where ``model`` is; the model is moved there). ``normalize`` applies ImageNet mean/std
     to both crops alike. ``seed`` re-seeds ``randn`` padding for repeatable numbers.
-    Returns {LoI name: PPPResult} in depth order.
+    ``alignment`` overrides how crops are cut (e.g. ``align(...).centred()`` for the naive
+    crop of Fig. 2); its big crop must be the model's. Returns {LoI name: PPPResult} in
+    depth order.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model = model.to(device).eval()
-    alignment = align(model, input_size)
-    twin = make_twin(model, alignment).eval()
+    exact = align(model, input_size)
+    twin = make_twin(model, exact).eval()
+    alignment = alignment or exact
+    if alignment.big_size != exact.big_size:
+        raise ValueError(f"alignment big crop {alignment.big_size} is not the model's {exact.big_size} at {input_size} px")
     if seed is not None:
         seed_randn(model, seed)
     accumulator = PPPAccumulator(alignment)

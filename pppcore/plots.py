@@ -77,12 +77,39 @@ def fig4_grid(maps: dict[tuple[str, str, str], dict[str, "np.ndarray"]], lois: t
                     if layers is None:
                         continue
                     name, m = list(layers.items())[loi - 1]
-                    span = m.max() - m.min()
-                    ax.imshow((m - m.min()) / span if span > 0 else m * 0, cmap="viridis", vmin=0, vmax=1)
+                    ax.imshow(_unit(m), cmap="viridis", vmin=0, vmax=1)
                     if row == 0:
                         ax.set_title(f"{padding}\n{stage}", fontsize=8)
                     if p == 0 and s == 0:
                         ax.set_ylabel(f"{arch}\n{name} (LoI {loi})", fontsize=7)
     fig.suptitle("PPP (channel mean, each map scaled to [0, 1]): init vs trained")
+    fig.tight_layout()
+    return fig
+
+
+def _unit(m: "np.ndarray") -> "np.ndarray":
+    """``m`` scaled to [0, 1] (a constant map becomes 0): the paper's per-map normalisation."""
+    span = m.max() - m.min()
+    return (m - m.min()) / span if span > 0 else m * 0
+
+
+def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> plt.Figure:
+    """PPP with the principal-point correction (top) vs the naive centred crop (bottom).
+
+    ``exact`` / ``naive``: {LoI name: PPPResult} of the same model and images. Each map is
+    scaled to [0, 1]; titles give MAE-PPP, so a wrong alignment shows both as a pattern
+    driven by image content and as an inflated number.
+    """
+    names = list(exact)
+    fig, axes = plt.subplots(2, len(names), figsize=(2.4 * len(names), 5.2), squeeze=False)
+    for row, (label, results) in enumerate((("margin-corrected", exact), ("naive centred crop", naive))):
+        for j, name in enumerate(names):
+            r, ax = results[name], axes[row][j]
+            ax.imshow(_unit(r.channel_mean.numpy()), cmap="viridis", vmin=0, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"{name}  MAE-PPP {r.mae_ppp:.3g}", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(label, fontsize=9)
+    fig.suptitle("Principal point shift: PPP (channel mean, each map scaled to [0, 1])" + (f"\n{caption}" if caption else ""), fontsize=10)
     fig.tight_layout()
     return fig

@@ -29,3 +29,9 @@ def fig4_panels():
 
 def fig4_npz(arch, padding, epoch):
     return f"{R}/ppp/{arch}/{padding}/seed{SEEDS[0]}/epoch_{epoch:03d}.npz"
+
+
+def fig2_run():
+    """(arch, padding) of Fig 2: ResNet50 (the shifted architecture) with zeros padding when run."""
+    arch = "resnet50" if "resnet50" in ARCHS else ARCHS[0]
+    return arch, "zeros" if "zeros" in PADDINGS else PADDINGS[0]

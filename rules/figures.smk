@@ -47,3 +47,24 @@ rule fig4:
         f"{R}/benchmarks/fig4.tsv"
     script:
         "../workflow_scripts/fig4.py"
+
+
+rule fig2:
+    input:
+        ckpt=f"{R}/train/{fig2_run()[0]}/{fig2_run()[1]}/seed{SEEDS[0]}/epoch_{TRAIN['epochs']:03d}.pt",
+        tiles=rules.tiles.output.manifest,
+    output:
+        png=f"{R}/figures/fig2_principal_point_shift.png",
+        pdf=f"{R}/figures/fig2_principal_point_shift.pdf",
+        csv=f"{R}/figures/fig2_principal_point_shift.csv",
+    params:
+        ppp=config["ppp"],
+    threads: 2
+    conda:
+        "../envs/torch.yaml"
+    log:
+        f"{R}/logs/fig2.log",
+    benchmark:
+        f"{R}/benchmarks/fig2.tsv"
+    script:
+        "../workflow_scripts/fig2.py"

@@ -69,3 +69,33 @@ def test_table_has_the_paper_layout():
     for arch in ("resnet50", "efficientnet_b0"):
         rows = align(small_model(arch), 224).table().splitlines()[2:]
         assert [row.split(")")[0].split("(")[1] for row in rows] == ["96, 96", "24, 24", "12, 12", "6, 6", "3, 3"]
+
+
+def test_centred_alignment_splits_margins_evenly_and_breaks_resnet_exactness():
+    """Fig. 2's naive crop: harmless for VGG19 (no shift), wrong for ResNet50 at layer4."""
+    import torch
+
+    from pppcore import measure_ppp
+    from test_twin import periodic_image
+
+    vgg = align(small_model("vgg19"), 224)
+    assert vgg.centred().input_margins == vgg.input_margins  # symmetric already
+    model = small_model("resnet50", padding="circular")
+    exact = align(model, 64)
+    naive = exact.centred()
+    assert naive.big_size == exact.big_size
+    for m in (naive.input_margins, *naive.loi_margins.values()):
+        assert 0 <= m.bottom - m.top <= 1 and 0 <= m.right - m.left <= 1
+    assert naive.input_margins != exact.input_margins
+    image = periodic_image(exact, 64)[0]  # circular padding on a periodic image: exact PPP is 0
+    good = measure_ppp(model, [image], 64, batch_size=1)
+    bad = measure_ppp(model, [image], 64, batch_size=1, alignment=naive)
+    exact_zero = lambda r: r.mae_ppp < 1e-4 * float(r.sigma)  # float32 rounding  # noqa: E731
+    assert all(exact_zero(r) for r in good.values())
+    # LoIs 1-3: the even split is a whole-stride translation of the exact one (still exact
+    # here); at layer4 (stride 32) the 16-px input shift is half a stride: misaligned.
+    assert [exact_zero(bad[k]) for k in bad] == [True, True, True, False]
+    assert bad["layer4"].mae_ppp > 100 * good["layer4"].mae_ppp
+    wrong = align(small_model("resnet50", padding="circular"), 96)
+    with pytest.raises(ValueError, match="big crop"):
+        measure_ppp(model, [image], 64, alignment=wrong)

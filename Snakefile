@@ -10,6 +10,9 @@ configfile: "config.yaml"
 validate(config, "config/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 
 
@@ -24,6 +27,8 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/extract.smk"
 include: "rules/figures.smk"
+include: "rules/posenet.smk"
+include: "rules/bhv.smk"
 
 
 rule all:
@@ -32,4 +37,14 @@ rule all:
         rules.fig2.output,
         rules.fig4.output,
         rules.fig5.output,
+        rules.table1.output,
+        rules.fig3.output,
     default_target: True
+
+
+include: "rules/report.smk"
+
+
+# Under a cluster executor (profiles/slurm) the data steps (downloads need the internet) and
+# the plot/table steps (seconds each) run on the submitting host; torch-env steps are submitted.
+workflow.localrules(*(r.name for r in workflow.rules if str(r.conda_env).endswith(("data.yaml", "plot.yaml"))))

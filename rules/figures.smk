@@ -1,8 +1,9 @@
 rule table2:
     input:
-        all_metrics([0, TRAIN["epochs"]]),
+        ppp=all_metrics([0, TRAIN["epochs"]]),
+        posenet=posenet_outputs([0, TRAIN["epochs"]]),
     output:
-        csv=f"{R}/tables/table2.csv",
+        csv=report(f"{R}/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         tex=f"{R}/tables/table2.tex",
     conda:
         "../envs/plot.yaml"
@@ -18,7 +19,7 @@ rule fig5:
     input:
         all_metrics(),
     output:
-        png=f"{R}/figures/fig5_chronological_ppp.png",
+        png=report(f"{R}/figures/fig5_chronological_ppp.png", caption="../report/fig5.rst", category="Figures"),
         pdf=f"{R}/figures/fig5_chronological_ppp.pdf",
     conda:
         "../envs/plot.yaml"
@@ -35,7 +36,7 @@ rule fig4:
     input:
         [fig4_npz(arch, padding, epoch) for arch, padding, _, epoch in fig4_panels()],
     output:
-        png=f"{R}/figures/fig4_ppp_grid.png",
+        png=report(f"{R}/figures/fig4_ppp_grid.png", caption="../report/fig4.rst", category="Figures"),
         pdf=f"{R}/figures/fig4_ppp_grid.pdf",
     params:
         panels=[(arch, padding, stage) for arch, padding, stage, _ in fig4_panels()],
@@ -54,7 +55,7 @@ rule fig2:
         ckpt=f"{R}/train/{fig2_run()[0]}/{fig2_run()[1]}/seed{SEEDS[0]}/epoch_{TRAIN['epochs']:03d}.pt",
         tiles=rules.tiles.output.manifest,
     output:
-        png=f"{R}/figures/fig2_principal_point_shift.png",
+        png=report(f"{R}/figures/fig2_principal_point_shift.png", caption="../report/fig2.rst", category="Figures"),
         pdf=f"{R}/figures/fig2_principal_point_shift.pdf",
         csv=f"{R}/figures/fig2_principal_point_shift.csv",
     params:

@@ -1,0 +1,165 @@
+"""PosENet: targets, SPC, positive / negative controls, NaN kept, the checkpoint step."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pppcore import build_model
+from pppcore.checkpoint import save_checkpoint
+from pppcore.posenet import (
+    FEATURE_SIZE, FeatureCache, PosENetConfig, average_ranks, config_from, crops, make_target,
+    posenet_checkpoint, run_trials, spearman, tap_features, taps,
+)
+
+from conftest import small_model, write_images
+
+torch.set_num_threads(1)
+FAST = dict(trials=2, epochs=6, lr_step=4, batch_size=16, input_size=64, n_train=64, n_eval=16)
+
+
+def brute_ranks(x: np.ndarray) -> np.ndarray:
+    """Average 0-based ranks by definition: #smaller + (#equal - 1) / 2."""
+    return np.array([(x < v).sum() + ((x == v).sum() - 1) / 2 for v in x])
+
+
+def test_targets_have_the_original_shapes():
+    g = make_target("gaussian", 65)
+    assert g.min() == 0 and g.max() == 1 and g[32, 32] == 1 and g[0, 0] == 0
+    assert torch.allclose(g, g.flip(0)) and torch.allclose(g, g.T)
+    # sigma = half the side: at the edge midpoint exp(-0.5^2 / (2 0.5^2)) before min-max.
+    raw_edge, raw_corner = math.exp(-0.5), math.exp(-1.0)
+    assert float(g[32, 0]) == pytest.approx((raw_edge - raw_corner) / (1 - raw_corner), abs=1e-6)
+    h, v = make_target("horizontal", 16), make_target("vertical", 16)
+    assert (h.diff(dim=1) > 0).all() and (h.diff(dim=0) == 0).all() and torch.equal(v, h.T)
+    stripes = make_target("stripes_v", 200)[0]
+    peaks = int(((stripes[1:-1] > stripes[:-2]) & (stripes[1:-1] > stripes[2:])).sum())
+    assert peaks == 2 and stripes[0] == 1 and stripes[-1] == pytest.approx(0, abs=1e-6)  # 2.5 cycles
+    with pytest.raises(ValueError, match="posenet.target"):
+        make_target("spiral", 8)
+
+
+def test_spearman_with_ties_matches_the_definition(rng):
+    a = torch.randint(0, 5, (300,), generator=rng).float()  # many ties
+    b = a + torch.randn(300, generator=rng)
+    assert torch.equal(average_ranks(a), torch.from_numpy(brute_ranks(a.numpy())))
+    ra, rb = brute_ranks(a.numpy()), brute_ranks(b.numpy())
+    assert spearman(a, b) == pytest.approx(np.corrcoef(ra, rb)[0, 1], abs=1e-12)
+    assert spearman(b, b.exp()) == pytest.approx(1.0) and spearman(b, -b) == pytest.approx(-1.0)
+    assert math.isnan(spearman(torch.full((50,), 0.3), b[:50]))
+    assert math.isnan(spearman(torch.full((50,), 0.3) + 1e-8 * torch.arange(50), b[:50]))  # rounding-level spread
+    assert math.isnan(spearman(torch.tensor([0.1, float("nan"), 0.3]), b[:3]))
+
+
+def gaussian_features(n: int, seed: int, signal: float) -> FeatureCache:
+    """Two taps of noise; the first channel of the first carries ``signal`` x a 28 px Gaussian."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, 6, FEATURE_SIZE, FEATURE_SIZE, generator=g)
+    a[:, 0] += signal * make_target("gaussian", FEATURE_SIZE)
+    return FeatureCache([a, torch.randn(n, 4, 7, 7, generator=g)])
+
+
+def test_positive_control_recovers_a_gaussian_carried_by_the_features():
+    cfg = PosENetConfig(**FAST)
+    rows = run_trials(gaussian_features(64, 0, 10.0), gaussian_features(16, 1, 10.0), cfg)
+    assert all(r["spc"] > 0.9 and r["mae"] < 0.15 for r in rows), rows
+    # Same features without the Gaussian: nothing to recover.
+    rows = run_trials(gaussian_features(64, 0, 0.0), gaussian_features(16, 1, 0.0), cfg)
+    assert all(abs(r["spc"]) < 0.3 for r in rows), rows
+
+
+def test_padding_position_information_zeros_vs_circular_on_stationary_images(rng):
+    """Random-init backbone on i.i.d. noise images: zeros padding marks the border
+    (the paper's Table 2 init rows), circular padding sees a torus, no position at all."""
+    cfg = PosENetConfig(**FAST)
+    images = torch.rand(80, 3, 64, 64, generator=rng)
+    spc = {}
+    for padding in ("zeros", "circular"):
+        model = small_model("vgg19", padding)
+        train, evaluation = FeatureCache.from_model(model, images[:64], cfg), FeatureCache.from_model(model, images[64:], cfg)
+        spc[padding] = [r["spc"] for r in run_trials(train, evaluation, cfg)]
+    assert min(spc["zeros"]) > 0.8, spc
+    assert max(abs(s) for s in spc["circular"]) < 0.2, spc
+
+
+def test_constant_features_give_nan_trials_that_are_kept():
+    g = torch.Generator().manual_seed(0)
+    flat = [FeatureCache([torch.rand(n, 5, 1, 1, generator=g).expand(n, 5, 9, 9).contiguous()]) for n in (32, 8)]
+    rows = run_trials(*flat, PosENetConfig(**{**FAST, "trials": 3}))
+    assert len(rows) == 3 and all(math.isnan(r["spc"]) and r["nan_images"] == 8 for r in rows)
+    assert all(0 < r["mae"] < 1 for r in rows)  # MAE stays defined
+
+
+def test_taps_follow_the_original():
+    vgg, resnet = small_model("vgg19", calibrate=False), small_model("resnet50", calibrate=False)
+    assert list(taps(vgg)) == ["block1", "block2", "block3", "block4", "block5"]
+    assert list(taps(resnet)) == ["layer1", "layer2", "layer3", "layer4"]
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        sizes = [f.shape[-1] for f in tap_features(vgg, x)]
+        assert sizes == [64, 32, 16, 8, 4]
+        assert torch.equal(tap_features(vgg, x)[1], vgg.features(x)["block2"])
+        assert (tap_features(vgg, x)[0] >= 0).all()  # ReLU output, as conv1_2 in the original
+
+
+def test_feature_cache_resizes_once_or_per_batch_alike(rng):
+    levels = [torch.randn(6, 3, 40, 40, generator=rng), torch.randn(6, 2, 5, 5, generator=rng)]
+    small = FeatureCache([levels[0][..., :28, :28].contiguous(), levels[1]], max_concat_bytes=0)
+    big = FeatureCache([levels[0][..., :28, :28].contiguous(), levels[1]])
+    assert small.concat is None and big.concat is not None
+    assert torch.allclose(small.batch(torch.tensor([4, 1])), big.batch(torch.tensor([4, 1])))
+    with pytest.raises(ValueError, match="tap 1"):
+        FeatureCache([levels[0], torch.randn(5, 2, 5, 5)])
+
+
+def test_crops_split_by_mosaic_and_are_deterministic(tmp_path):
+    folder = write_images(tmp_path / "tiles", 4, 100, seed=3)
+    cfg = PosENetConfig(input_size=32, n_train=20, n_eval=6)
+    train, evaluation = crops(folder, cfg)
+    assert train.shape == (20, 3, 32, 32) and evaluation.shape == (6, 3, 32, 32)
+    again = crops(folder, cfg)
+    assert torch.equal(train, again[0]) and torch.equal(evaluation, again[1])
+    # n_eval share 6/26 of 4 mosaics -> the last one for evaluation; its 3x3 grid's first window.
+    last = np.asarray(Image.open(sorted(folder.iterdir())[-1]).convert("RGB"), dtype=np.float32) / 255
+    assert torch.allclose(evaluation[0], torch.from_numpy(last[:32, :32]).permute(2, 0, 1))
+    with pytest.raises(ValueError, match="posenet.n_train: 50 crops"):
+        crops(folder, PosENetConfig(input_size=32, n_train=50, n_eval=6))
+    resized, _ = crops(folder, PosENetConfig(input_size=32, crop_size=48, n_train=4, n_eval=2))
+    assert resized.shape == (4, 3, 32, 32) and 0 <= resized.min() and resized.max() <= 1
+
+
+def test_config_is_checked():
+    assert config_from(None) == PosENetConfig()
+    assert config_from({"trials": 2}).trials == 2
+    with pytest.raises(ValueError, match="unknown key.*trails"):
+        config_from({"trails": 2})
+    with pytest.raises(ValueError, match="posenet.trials"):
+        PosENetConfig(trials=0)
+
+
+def blocks_folder(path, n: int, side: int, block: int, seed: int):
+    """Images made of constant-colour ``block`` px squares (each crop one colour)."""
+    path.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        colours = rng.integers(0, 256, (side // block, side // block, 3), dtype=np.uint8)
+        Image.fromarray(colours.repeat(block, 0).repeat(block, 1)).save(path / f"b{i}.png")
+    return path
+
+
+def test_checkpoint_step_writes_json_with_nan_trials_as_null(tmp_path):
+    """Circular padding on constant crops: every feature is constant, SPC undefined -> null."""
+    folder = blocks_folder(tmp_path / "tiles", 3, 128, 32, seed=0)
+    ckpt = tmp_path / "epoch_000.pt"
+    save_checkpoint(ckpt, build_model("vgg19", "circular", num_classes=10, width=0.125, batch_norm=True), epoch=0, val_acc=0.1)
+    cfg = PosENetConfig(**{**FAST, "input_size": 32, "n_train": 24, "n_eval": 8})
+    out = tmp_path / "p" / "epoch_000.json"
+    posenet_checkpoint(ckpt, folder, cfg, out)
+    meta = json.loads(out.read_text())  # strict JSON: NaN written as null
+    assert meta["epoch"] == 0 and meta["config"]["padding"] == "circular" and meta["posenet"]["trials"] == 2
+    assert [t["spc"] for t in meta["trials"]] == [None, None]
+    assert all(0 < t["mae"] < 1 for t in meta["trials"])
+    assert meta["channels"] == 8 + 16 + 32 + 64 + 64

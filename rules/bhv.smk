@@ -1,0 +1,65 @@
+# BHV test (Kayhan & van Gemert 2020, Exp 2) revisited: one job per network and background.
+# Wildcards bpad/conv/bg are BHV-only names: the global padding constraint lists the
+# PPP training paddings, which need not include every BHV padding.
+BHV = config["bhv"]
+# (padding, conv type, background) per job; padding none runs once, as conv type valid
+# (same list as pppcore.bhv.variants, not imported: parsing the workflow stays torch-free).
+BHV_RUNS = [
+    (p, c, bg)
+    for p, c in [(p, c) for p in BHV["paddings"] if p != "none" for c in BHV["conv_types"]]
+    + [("none", "valid")] * ("none" in BHV["paddings"])
+    for bg in BHV["backgrounds"]
+]
+
+
+rule bhv:
+    output:
+        f"{R}/bhv/{{bg}}/{{bpad}}_{{conv}}.json",
+    params:
+        bhv=BHV,
+    wildcard_constraints:
+        bpad="zeros|circular|reflect|replicate|randn|none",
+        conv="same|full|valid",
+        bg="black|grey",
+    threads: 1
+    conda:
+        "../envs/torch.yaml"
+    log:
+        f"{R}/logs/bhv/{{bg}}_{{bpad}}_{{conv}}.log",
+    benchmark:
+        f"{R}/benchmarks/bhv/{{bg}}_{{bpad}}_{{conv}}.tsv"
+    script:
+        "../workflow_scripts/bhv_run.py"
+
+
+rule table1:
+    input:
+        [f"{R}/bhv/{bg}/{p}_{c}.json" for p, c, bg in BHV_RUNS],
+    output:
+        csv=f"{R}/tables/table1.csv",
+        tex=f"{R}/tables/table1.tex",
+    conda:
+        "../envs/plot.yaml"
+    log:
+        f"{R}/logs/table1.log",
+    benchmark:
+        f"{R}/benchmarks/table1.tsv"
+    script:
+        "../workflow_scripts/table1.py"
+
+
+rule fig3:
+    output:
+        png=f"{R}/figures/fig3_bhv_samples.png",
+        pdf=f"{R}/figures/fig3_bhv_samples.pdf",
+    params:
+        backgrounds=BHV["backgrounds"],
+        seed=BHV["seed"],
+    conda:
+        "../envs/plot.yaml"
+    log:
+        f"{R}/logs/fig3.log",
+    benchmark:
+        f"{R}/benchmarks/fig3.tsv"
+    script:
+        "../workflow_scripts/fig3.py"

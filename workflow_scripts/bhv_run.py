@@ -1,0 +1,15 @@
+"""Glue: rule bhv -> pppcore.bhv (all trials of one network on one background)."""
+import torch
+
+from pppcore.bhv import BHVConfig, run_variant
+from pppcore.io import log_to, write_json
+from pppcore.runtime import resolve_device, tune_malloc
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+tune_malloc()
+torch.set_num_threads(sm.threads)
+with log_to(sm.log[0]):
+    cfg = BHVConfig.from_dict(sm.params.bhv)
+    device = resolve_device(sm.config.get("device", "auto"))
+    w = sm.wildcards
+    write_json(sm.output[0], run_variant(w.bpad, w.conv, w.bg, cfg, device))

@@ -1,4 +1,11 @@
-"""Collect per-checkpoint PPP results and build the paper's Table 2 (CSV + booktabs LaTeX)."""
+"""Collect per-checkpoint PPP and PosENet results and build the paper's Table 2 (CSV + LaTeX).
+
+Table 2 conventions (paper caption): PPP at the 4th LoI; mean +- std (population) over
+seeds, and for PosENet over seeds x trials; ``*`` marks a PosENet cell where any trial
+gave NaN (the cell then shows the finite trials' mean +- std, or ``*`` alone; the CSV
+keeps the plain mean, NaN, beside the finite one); within each architecture the trained
+models' strongest and weakest position response per metric are red and blue.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +14,60 @@ import math
 import os
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 STAGES = {"init": "Init", "trained": "Trained"}
+# Table 2 columns whose extremes are coloured; True: higher means stronger position information.
+MARKED = {"posenet_spc": True, "posenet_mae": False, "snr_ppp": True, "mae_ppp": True}
+PERFORMANCE = {"top1": ("Top-1 (\\%)", 100.0, 2), "weighted_f": ("$F^w_\\beta$", 1.0, 4)}
 
 
 def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """One row per (checkpoint, LoI) from extraction JSONs; ``loi_index`` counts from 1."""
+    """One row per (checkpoint, LoI) from extraction JSONs; ``loi_index`` counts from 1.
+
+    ``performance`` is the checkpoint's ``performance`` when it has one (with its
+    ``performance_metric``), else its ``val_acc`` (metric ``top1``).
+    """
     rows = []
     for path in json_paths:
         with open(path) as f:
             meta = json.load(f)
         cfg = meta["config"]
+        has_perf = meta.get("performance") is not None
+        performance = meta["performance"] if has_perf else meta.get("val_acc")
+        metric = meta.get("performance_metric", "top1") if has_perf else "top1"
+        if metric not in PERFORMANCE:
+            raise ValueError(f"{path}: performance_metric {metric!r}; expected one of {', '.join(PERFORMANCE)}")
         for i, (layer, r) in enumerate(meta["layers"].items(), start=1):
             rows.append({
                 "arch": cfg["arch"], "padding": cfg["padding"], "seed": meta.get("seed", _seed_from(path)),
                 "epoch": meta.get("epoch"), "val_acc": meta.get("val_acc"), "layer": layer, "loi_index": i,
                 "mae_ppp": r["mae_ppp"], "snr_ppp": math.nan if r["snr_ppp"] is None else r["snr_ppp"],
                 "degenerate": r["degenerate"], "n_images": r["n_images"],
+                "performance": math.nan if performance is None else performance, "performance_metric": metric,
             })
     if not rows:
         raise ValueError("no PPP results to collect")
+    return pd.DataFrame(rows)
+
+
+def collect_posenet(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """One row per (checkpoint, trial) from PosENet JSONs; ``null`` (NaN) stays NaN."""
+    rows = []
+    for path in json_paths:
+        with open(path) as f:
+            meta = json.load(f)
+        if not meta.get("trials"):
+            raise ValueError(f"{path}: no PosENet trials (expected a non-empty 'trials' list)")
+        for t in meta["trials"]:
+            rows.append({
+                "arch": meta["config"]["arch"], "padding": meta["config"]["padding"],
+                "seed": meta.get("seed", _seed_from(path)), "epoch": meta.get("epoch"), "trial": t["trial"],
+                "spc": math.nan if t["spc"] is None else t["spc"], "mae": math.nan if t["mae"] is None else t["mae"],
+            })
+    if not rows:
+        raise ValueError("no PosENet results to collect")
     return pd.DataFrame(rows)
 
 
@@ -37,28 +77,61 @@ def _seed_from(path: str | os.PathLike) -> int:
     return int(part[4:])
 
 
-def table2(df: pd.DataFrame, final_epoch: int | None = None) -> pd.DataFrame:
-    """Mean and std over seeds at LoI 4 for init (epoch 0) and trained (``final_epoch``).
+def _stats(values: pd.Series, prefix: str) -> dict[str, float]:
+    """Plain mean/std (NaN if any value is NaN), finite-only mean/std and the NaN count."""
+    v = values.to_numpy(dtype=float)
+    finite = v[np.isfinite(v)]
+    return {
+        f"{prefix}_mean": float(v.mean()) if len(v) else math.nan,
+        f"{prefix}_std": float(v.std()) if len(v) else math.nan,
+        f"{prefix}_finite_mean": float(finite.mean()) if len(finite) else math.nan,
+        f"{prefix}_finite_std": float(finite.std()) if len(finite) else math.nan,
+        f"{prefix}_nan": int(len(v) - len(finite)),
+    }
 
-    PosENet columns are present (NaN) for the baselines to fill.
-    """
+
+def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: int | None = None) -> pd.DataFrame:
+    """Mean and std over seeds at LoI 4 for init (epoch 0) and trained (``final_epoch``);
+    PosENet over seeds x trials (columns NaN with 0 trials when ``posenet`` is None)."""
     final_epoch = int(df["epoch"].max()) if final_epoch is None else final_epoch
     last = df[df["loi_index"] == df["loi_index"].max()]
     rows = []
     for (arch, padding), g in last.groupby(["arch", "padding"], sort=False):
         for stage, epoch in (("init", 0), ("trained", final_epoch)):
             s = g[g["epoch"] == epoch]
+            p = pd.DataFrame(columns=["spc", "mae"]) if posenet is None else posenet[
+                (posenet["arch"] == arch) & (posenet["padding"] == padding) & (posenet["epoch"] == epoch)]
+            perf = s["performance"] if stage == "trained" else pd.Series(dtype=float)
+            metric = s["performance_metric"].iloc[0] if len(s) else "top1"
+            scale = PERFORMANCE[metric][1]
             rows.append({
-                "arch": arch, "padding": padding, "stage": stage, "seeds": len(s),
-                "posenet_spc_mean": math.nan, "posenet_spc_std": math.nan,
-                "posenet_mae_mean": math.nan, "posenet_mae_std": math.nan,
+                "arch": arch, "padding": padding, "stage": stage, "seeds": len(s), "posenet_trials": len(p),
+                **_stats(p["spc"], "posenet_spc"), **_stats(p["mae"], "posenet_mae"),
                 "snr_ppp_mean": s["snr_ppp"].mean(), "snr_ppp_std": s["snr_ppp"].std(ddof=0),
                 "mae_ppp_mean": s["mae_ppp"].mean(), "mae_ppp_std": s["mae_ppp"].std(ddof=0),
-                "degenerate": bool(s["degenerate"].any()),
-                "performance_mean": 100 * s["val_acc"].mean() if stage == "trained" else math.nan,
-                "performance_std": 100 * s["val_acc"].std(ddof=0) if stage == "trained" else math.nan,
+                "degenerate": bool(s["degenerate"].any()), "performance_metric": metric,
+                "performance_mean": scale * perf.mean() if len(perf) else math.nan,
+                "performance_std": scale * perf.std(ddof=0) if len(perf) else math.nan,
             })
     return pd.DataFrame(rows)
+
+
+def marks(t: pd.DataFrame) -> dict[tuple[int, str], str]:
+    """(row index, column) -> ``red`` (strongest) / ``blue`` (weakest) per arch among trained
+    rows; cells with a NaN (PosENet ``*``, degenerate SNR) and all-equal columns are skipped."""
+    out: dict[tuple[int, str], str] = {}
+    for _, g in t[t["stage"] == "trained"].groupby("arch", sort=False):
+        for col, higher in MARKED.items():
+            ok = g[f"{col}_mean"].notna()
+            if col.startswith("posenet_"):
+                ok &= g[f"{col}_nan"] == 0
+            v = g.loc[ok, f"{col}_mean"]
+            if v.nunique() < 2:
+                continue
+            strong, weak = (v.max(), v.min()) if higher else (v.min(), v.max())
+            out.update({(i, col): "red" for i in v.index[v == strong]})
+            out.update({(i, col): "blue" for i in v.index[v == weak]})
+    return out
 
 
 def _pm(mean: float, std: float, digits: int = 4) -> str:
@@ -67,23 +140,45 @@ def _pm(mean: float, std: float, digits: int = 4) -> str:
     return f"{mean:.{digits}f}$\\pm${std:.{digits}f}"
 
 
+def _posenet_cell(r: pd.Series, col: str) -> str:
+    if r["posenet_trials"] == 0:
+        return "--"
+    if r[f"{col}_nan"]:
+        finite = r[f"{col}_finite_mean"]
+        return "*" if math.isnan(finite) else "*" + _pm(finite, r[f"{col}_finite_std"], 3)
+    return _pm(r[f"{col}_mean"], r[f"{col}_std"], 3)
+
+
 def table2_latex(t: pd.DataFrame) -> str:
     """Booktabs LaTeX in the paper's layout (degenerate SNR shown as ``deg.``)."""
+    metrics = list(dict.fromkeys(t["performance_metric"]))
+    perf_head = PERFORMANCE[metrics[0]][0] if len(metrics) == 1 else "Performance"
+    colour = marks(t)
     lines = [
-        r"\begin{tabular}{lllcccccc}",
+        r"% Table 2. Needs \usepackage{booktabs} and \usepackage{xcolor}.",
+        r"% Red / blue: strongest / weakest position response per architecture (trained models).",
+        r"% *: a NaN in at least one PosENet trial; the finite trials' mean $\pm$ std is shown.",
+        r"\begin{tabular}{lllccccc}",
         r"\toprule",
-        r"Model & Padding & Pretrained & \multicolumn{2}{c}{PosENet} & \multicolumn{2}{c}{PPP (ours)} & Performance ($\uparrow$) \\",
+        r"Model & Padding & Pretrained & \multicolumn{2}{c}{PosENet} & \multicolumn{2}{c}{PPP (ours)} & " + perf_head + r" ($\uparrow$) \\",
         r"\cmidrule(lr){4-5}\cmidrule(lr){6-7}",
         r" & & & SPC ($\uparrow$) & MAE ($\downarrow$) & SNR-PPP ($\uparrow$) & MAE-PPP ($\uparrow$) & \\",
         r"\midrule",
     ]
     for arch, g in t.groupby("arch", sort=False):
-        for _, r in g.iterrows():
+        metric = g["performance_metric"].iloc[0]
+        label, _, digits = PERFORMANCE[metric]
+        name = arch.replace("_", r"\_") + ("" if len(metrics) == 1 else f" ({label})")
+        for n, (i, r) in enumerate(g.iterrows()):
             snr = "deg." if r["degenerate"] and math.isnan(r["snr_ppp_mean"]) else _pm(r["snr_ppp_mean"], r["snr_ppp_std"])
+            cells = {
+                "posenet_spc": _posenet_cell(r, "posenet_spc"), "posenet_mae": _posenet_cell(r, "posenet_mae"),
+                "snr_ppp": snr, "mae_ppp": _pm(r["mae_ppp_mean"], r["mae_ppp_std"]),
+            }
+            cells = {c: f"\\textcolor{{{colour[(i, c)]}}}{{{v}}}" if (i, c) in colour else v for c, v in cells.items()}
             lines.append(" & ".join([
-                arch.replace("_", r"\_"), r["padding"], "$\\times$" if r["stage"] == "init" else "trained",
-                _pm(r["posenet_spc_mean"], r["posenet_spc_std"], 3), _pm(r["posenet_mae_mean"], r["posenet_mae_std"], 3),
-                snr, _pm(r["mae_ppp_mean"], r["mae_ppp_std"]), _pm(r["performance_mean"], r["performance_std"], 2),
+                name if n == 0 else "", r["padding"], "$\\times$" if r["stage"] == "init" else "trained",
+                *cells.values(), _pm(r["performance_mean"], r["performance_std"], digits),
             ]) + r" \\")
         lines.append(r"\midrule")
     lines[-1] = r"\bottomrule"

@@ -21,6 +21,14 @@ def all_metrics(epochs=None):
     )
 
 
+def posenet_outputs(epochs):
+    """Every PosENet JSON (rules/posenet.smk) over the run grid and ``epochs``."""
+    return expand(
+        f"{R}/posenet/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch:03d}}.json",
+        arch=ARCHS, padding=PADDINGS, seed=SEEDS, epoch=epochs,
+    )
+
+
 
 def fig4_panels():
     """(arch, padding, stage, epoch) of every Fig 4 panel: first seed, init and trained."""

@@ -1,10 +1,10 @@
-"""Glue: rule table2 -> pppcore.tables."""
+"""Glue: rule table2 -> pppcore.tables (PPP extraction JSONs + PosENet JSONs)."""
 from pppcore.io import log_to, write_text
-from pppcore.tables import collect, table2, table2_latex
+from pppcore.tables import collect, collect_posenet, table2, table2_latex
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    table = table2(collect(sm.input))
+    table = table2(collect(sm.input.ppp), collect_posenet(sm.input.posenet))
     write_text(sm.output.csv, table.to_csv(index=False))
     write_text(sm.output.tex, table2_latex(table))
     print(table.to_string())

@@ -34,6 +34,7 @@ include: "rules/bhv.smk"
 rule all:
     input:
         rules.table2.output,
+        rules.fig1.output,
         rules.fig2.output,
         rules.fig4.output,
         rules.fig5.output,

@@ -113,3 +113,38 @@ def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> plt.Fig
     fig.suptitle("Principal point shift: PPP (channel mean, each map scaled to [0, 1])" + (f"\n{caption}" if caption else ""), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def fig1_surfaces(s: "ChannelSurfaces", counts: tuple[int, ...] = (1, 8, 64), caption: str = "") -> plt.Figure:
+    """Fig. 1: optimally- (grey) vs algorithmically-padded (coloured) surfaces of one image,
+    then the PPP estimate over 1, 8, 64, ... and all images, tilted (top row) and top view."""
+    import numpy as np
+
+    n = len(s.twin)
+    counts = tuple(c for c in counts if c < n) + (n,)
+    cols = 1 + len(counts)
+    fig = plt.figure(figsize=(3.0 * cols, 5.6))
+    h, w = s.twin.shape[-2:]
+    yy, xx = np.mgrid[0:h, 0:w]
+    ax = fig.add_subplot(2, cols, 1, projection="3d")
+    ax.plot_surface(xx, yy, s.twin[0], color="0.6", alpha=0.55, linewidth=0)
+    ax.plot_surface(xx, yy, s.regular[0], cmap="viridis", alpha=0.85, linewidth=0)
+    ax.set_title("one image: optimal (grey)\nvs algorithmic padding", fontsize=8)
+    ax.tick_params(labelsize=6)
+    ax = fig.add_subplot(2, cols, cols + 1)
+    ax.imshow(s.regular[0] - s.twin[0], cmap="coolwarm")
+    ax.set_title("A - O, one image", fontsize=8)
+    ax.set_xticks([]), ax.set_yticks([])
+    for j, k in enumerate(counts, start=2):
+        ppp = s.ppp(k)
+        ax = fig.add_subplot(2, cols, j, projection="3d")
+        ax.plot_surface(xx, yy, ppp, cmap="viridis", linewidth=0)
+        ax.set_title(f"PPP over {k} image{'s' * (k > 1)}", fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax = fig.add_subplot(2, cols, cols + j)
+        ax.imshow(_unit(ppp), cmap="viridis", vmin=0, vmax=1)
+        ax.set_title(f"top view (scaled to [0, 1]), N={k}", fontsize=8)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(f"PPP surfaces, {s.loi} channel {s.channel}" + (f" — {caption}" if caption else ""), fontsize=10)
+    fig.tight_layout()
+    return fig

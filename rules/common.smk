@@ -43,3 +43,10 @@ def fig2_run():
     """(arch, padding) of Fig 2: ResNet50 (the shifted architecture) with zeros padding when run."""
     arch = "resnet50" if "resnet50" in ARCHS else ARCHS[0]
     return arch, "zeros" if "zeros" in PADDINGS else PADDINGS[0]
+
+
+def fig1_run():
+    """(arch, padding) of Fig 1: the paper's randn-padded ResNet50, or the nearest in the run."""
+    arch = "resnet50" if "resnet50" in ARCHS else ARCHS[0]
+    padded = [p for p in PADDINGS if p != "none"] or PADDINGS
+    return arch, "randn" if "randn" in PADDINGS else padded[0]

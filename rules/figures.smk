@@ -69,3 +69,24 @@ rule fig2:
         f"{R}/benchmarks/fig2.tsv"
     script:
         "../workflow_scripts/fig2.py"
+
+
+rule fig1:
+    input:
+        ckpt=f"{R}/train/{fig1_run()[0]}/{fig1_run()[1]}/seed{SEEDS[0]}/epoch_{TRAIN['epochs']:03d}.pt",
+        tiles=rules.tiles.output.manifest,
+    output:
+        png=report(f"{R}/figures/fig1_ppp_surfaces.png", caption="../report/fig1.rst", category="Figures"),
+        pdf=f"{R}/figures/fig1_ppp_surfaces.pdf",
+    params:
+        input_size=config["ppp"]["input_size"],
+        n_images=config.get("fig1", {}).get("n_images", 64),
+    threads: 2
+    conda:
+        "../envs/torch.yaml"
+    log:
+        f"{R}/logs/fig1.log",
+    benchmark:
+        f"{R}/benchmarks/fig1.tsv"
+    script:
+        "../workflow_scripts/fig1.py"

@@ -50,10 +50,10 @@ def test_micro_dag_end_to_end_then_edit_one_figure(tmp_path):
     r = wf / "results"
     for out in ("tables/table2.csv", "tables/table2.tex", "figures/fig5_chronological_ppp.png", "figures/fig5_chronological_ppp.pdf",
                 "figures/fig4_ppp_grid.png", "figures/fig4_ppp_grid.pdf", "figures/fig2_principal_point_shift.png",
-                "figures/fig2_principal_point_shift.csv"):
+                "figures/fig2_principal_point_shift.csv", "figures/fig1_ppp_surfaces.png"):
         assert (r / out).stat().st_size > 0, out
     html = (r / "report.html").read_text()
-    assert all(name in html for name in ("fig2_principal_point_shift.png", "fig4_ppp_grid.png", "fig5_chronological_ppp.png", "table2.csv"))
+    assert all(name in html for name in ("fig1_ppp_surfaces.png", "fig2_principal_point_shift.png", "fig4_ppp_grid.png", "fig5_chronological_ppp.png", "table2.csv"))
     assert "\\toprule" in (r / "tables/table2.tex").read_text()
     # Every job left a log and a benchmark.
     assert len(list((r / "logs").rglob("*.log"))) == len(list((r / "benchmarks").rglob("*.tsv"))) >= 10

@@ -206,3 +206,26 @@ def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
         axes=axes,
         loi_paths=dict(model.loi),
     )
+
+
+def min_input_size(model: PPPModel, limit: int = 4096) -> int:
+    """Smallest square input whose trunk (up to the last LoI; VGG: all its conv layers) runs.
+
+    Only ``none`` padding makes this matter: every padless 3x3 conv eats 2 px, so VGG19
+    needs 268 px, ResNet50 427 and EfficientNet-B0 851 (a padded model: 1 px or so).
+    """
+
+    def fits(size: int) -> bool:
+        try:
+            model.trace(size)
+            return True
+        except GeometryError:
+            return False
+
+    if not fits(limit):
+        raise GeometryError(f"{model.arch}: even a {limit}-px input does not reach the last layer of interest")
+    lo, hi = 1, limit
+    while lo < hi:  # feature sizes grow with the input: bisect
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
+    return lo

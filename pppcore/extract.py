@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .alignment import Alignment, align
+from .alignment import Alignment, align, min_input_size
 from .checkpoint import load_checkpoint
 from .io import atomic_path, write_json
 from .images import list_images
@@ -78,8 +78,16 @@ def extract_ppp(
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, PPPResult]:
-    """The workflow's extraction step: the checkpoint's model, measured and saved."""
+    """The workflow's extraction step: the checkpoint's model, measured and saved.
+
+    A ``none``-padded model that cannot see ``input_size`` px down to its last LoI is
+    measured at its smallest valid size instead (it is its own twin: PPP is 0 either way).
+    """
+    model = load_checkpoint(checkpoint)
+    size = max(input_size, min_input_size(model))
+    if size != input_size:
+        print(f"{model.arch}/{model.padding}: measured at {size} px, the smallest input that reaches its last LoI", flush=True)
     return measure_folder(
-        load_checkpoint(checkpoint), images, input_size, json_path, npz_path, checkpoint=checkpoint,
+        model, images, size, json_path, npz_path, checkpoint=checkpoint,
         max_images=max_images, batch_size=batch_size, device=device, seed=seed, progress=progress,
     )

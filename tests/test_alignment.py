@@ -99,3 +99,19 @@ def test_centred_alignment_splits_margins_evenly_and_breaks_resnet_exactness():
     wrong = align(small_model("resnet50", padding="circular"), 96)
     with pytest.raises(ValueError, match="big crop"):
         measure_ppp(model, [image], 64, alignment=wrong)
+
+
+@pytest.mark.parametrize("arch,size", [("vgg16", 212), ("vgg19", 268), ("resnet50", 427), ("efficientnet_b0", 851)])
+def test_min_input_size_is_the_smallest_that_runs(arch, size):
+    import torch
+
+    from pppcore import build_model
+    from pppcore.alignment import min_input_size
+
+    model = build_model(arch, "none", num_classes=10, width=0.125).eval()
+    assert min_input_size(model) == size
+    with torch.no_grad():
+        model(torch.rand(1, 3, size, size))
+        with pytest.raises(RuntimeError):
+            model(torch.rand(1, 3, size - 1, size - 1))
+    assert min_input_size(build_model(arch, "zeros", num_classes=10, width=0.125)) <= 32

@@ -1,0 +1,30 @@
+import torch
+
+from pppcore.data.procedural import ObjectShapes
+from pppcore.data.resized import Resized
+
+
+def test_images_are_resized_and_labels_kept():
+    base = ObjectShapes(4, 64, 10, seed=0)
+    data = Resized(base, 100)
+    assert len(data) == 4
+    for i in range(4):
+        (x, y), (x0, y0) = data[i], base[i]
+        assert x.shape == (3, 100, 100) and y == y0
+        assert 0 <= float(x.min()) and float(x.max()) <= 1
+        assert abs(float(x.mean()) - float(x0.mean())) < 0.02  # same picture, more pixels
+
+
+def test_masks_stay_binary():
+    class Masks(torch.utils.data.Dataset):
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, i):
+            mask = torch.zeros(1, 32, 32)
+            mask[:, 8:24, 8:24] = 1
+            return torch.rand(3, 32, 32), mask
+
+    x, m = Resized(Masks(), 80)[0]
+    assert x.shape == (3, 80, 80) and m.shape == (1, 80, 80)
+    assert set(m.unique().tolist()) == {0.0, 1.0} and abs(float(m.mean()) - 0.25) < 0.02

@@ -91,6 +91,34 @@ def run_snakemake(wf: Path, env: dict, *args: str) -> subprocess.CompletedProces
     return subprocess.CompletedProcess(cmd, proc.returncode, out, "")
 
 
+def test_default_profile_cannot_override_the_slurm_profile():
+    # Snakemake applies profiles/default to every run from the checkout and lets it win over
+    # --profile: a key set differently (or `cores`, which caps every job's threads) would
+    # silently change cluster runs.
+    default, slurm = (yaml.safe_load((ROOT / "profiles" / p / "config.yaml").read_text()) for p in ("default", "slurm"))
+    assert not default.keys() & {"cores", "jobs", "executor"}
+    assert {k: default[k] for k in default.keys() & slurm.keys()} == {k: slurm[k] for k in default.keys() & slurm.keys()}
+
+
+def test_slurm_profile_resources_in_a_dry_run(tmp_path):
+    """The shipped profile through Snakemake and the plugin (no cluster needed for -n)."""
+    wf = workflow_copy(tmp_path)
+    shutil.copytree(ROOT / "profiles", wf / "profiles")
+    proc = run_snakemake(wf, dict(os.environ), "-n", "table2", "fig5", "--profile", "profiles/slurm")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "workflow specific profile profiles/default" in proc.stdout
+    resources = {}
+    for rule, res in re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", proc.stdout, re.M):
+        resources.setdefault(rule, dict(kv.split("=", 1) for kv in res.split(", ")))
+    prof = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    for rule in GPU_RULES:
+        want = {k: str(v) for k, v in prof["set-resources"][rule].items()}
+        assert want.items() <= resources[rule].items(), (rule, resources[rule])
+        assert int(want["gpu"]) >= 1 and want["cpus_per_task"] == str(prof["set-threads"][rule])
+    for rule in ("tiles", "table2", "fig5"):  # default-resources for everything else
+        assert resources[rule]["runtime"] == str(prof["default-resources"]["runtime"]), (rule, resources[rule])
+
+
 @pytest.mark.slow
 def test_micro_workflow_through_slurm(cluster, tmp_path):
     wf = workflow_copy(tmp_path)

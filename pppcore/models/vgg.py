@@ -22,6 +22,31 @@ def scaled(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
+def make_features(arch: str, padding: str, width: float, batch_norm: bool) -> tuple[nn.Sequential, dict[str, str], int]:
+    """torchvision's ``features`` Sequential for ``arch``, its LoIs (the output of conv blocks
+    2-5 before their max-pool, paper Fig. 6) and its output channels. Shared by the
+    classifier and the saliency model, so both have the same trunk, keys and alignment."""
+    layers: list[nn.Module] = []
+    in_channels, deferred, block = 3, False, 1
+    loi = {}
+    cfg = CONFIGS[arch]
+    for i, v in enumerate(cfg):
+        if v == "M":
+            if block >= 2:
+                loi[f"block{block}"] = f"features.{len(layers) - 1}"
+            layers.append(PadMaxPool2d(2, 2, scheme=padding))
+            block += 1
+            continue
+        out_channels = scaled(int(v), width)
+        # conv-norm-pad-act: the ReLU before a conv moves into that conv (see PadConv2d).
+        conv = PadConv2d(in_channels, out_channels, 3, padding=1, scheme=padding, act=nn.ReLU() if deferred else None)
+        layers += [conv, nn.BatchNorm2d(out_channels)] if batch_norm else [conv]
+        deferred = cfg[i + 1] != "M"
+        layers.append(nn.Identity() if deferred else nn.ReLU())
+        in_channels = out_channels
+    return nn.Sequential(*layers), loi, in_channels
+
+
 class VGG(PPPModel):
     """``features`` / ``avgpool`` / ``classifier`` exactly as torchvision names them.
 
@@ -39,25 +64,7 @@ class VGG(PPPModel):
     ) -> None:
         super().__init__()
         self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, batch_norm=batch_norm)
-        layers: list[nn.Module] = []
-        in_channels, deferred, block = 3, False, 1
-        self.loi = {}
-        cfg = CONFIGS[arch]
-        for i, v in enumerate(cfg):
-            if v == "M":
-                if block >= 2:
-                    self.loi[f"block{block}"] = f"features.{len(layers) - 1}"
-                layers.append(PadMaxPool2d(2, 2, scheme=padding))
-                block += 1
-                continue
-            out_channels = scaled(int(v), width)
-            # conv-norm-pad-act: the ReLU before a conv moves into that conv (see PadConv2d).
-            conv = PadConv2d(in_channels, out_channels, 3, padding=1, scheme=padding, act=nn.ReLU() if deferred else None)
-            layers += [conv, nn.BatchNorm2d(out_channels)] if batch_norm else [conv]
-            deferred = cfg[i + 1] != "M"
-            layers.append(nn.Identity() if deferred else nn.ReLU())
-            in_channels = out_channels
-        self.features = nn.Sequential(*layers)
+        self.features, self.loi, in_channels = make_features(arch, padding, width, batch_norm)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         hidden = scaled(4096, width)
         self.classifier = nn.Sequential(
@@ -71,7 +78,6 @@ class VGG(PPPModel):
         )
         self.trunk = ("features",)
         init_weights(self, linear=init_linear)
-
 
 
 def vgg16(**kwargs) -> VGG:

@@ -168,7 +168,7 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
         raise ClusterUnavailable(f"{name} wrote no live pid to {pidfile} within {timeout:.0f} s; log: {self._log_tail(name)}")
 
     def _log_tail(self, name: str) -> str:
-        log = self.root / (f"munge/munged.log" if name == "munged" else f"{name}.log")
+        log = self.root / ("munge/munged.log" if name == "munged" else f"{name}.log")
         try:
             return log.read_text()[-800:]
         except OSError:
@@ -183,6 +183,9 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
             raise ClusterUnavailable("no 'munge' user (the munge package creates it)") from e
         if os.geteuid() != 0:
             raise ClusterUnavailable("starting slurmd needs root (it runs jobs as their submitting user)")
+        stale = CONF_LINK.is_symlink() and not CONF_LINK.exists()
+        if stale and os.readlink(CONF_LINK).startswith(os.path.join(tempfile.gettempdir(), "ppp-slurm-")):
+            CONF_LINK.unlink()  # left by a run of ours that was killed before it could clean up
         if CONF_LINK.exists() or CONF_LINK.is_symlink():
             raise ClusterUnavailable(f"{CONF_LINK} exists (a SLURM node runs here already): not touching it")
         self._write_files()
@@ -241,11 +244,29 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
             if _comm(pid) == name:
                 os.kill(pid, signal.SIGKILL)
         self.started.clear()
+        for pid in self.job_processes():  # a job step that outlived its slurmd: ours by its env
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.linked and CONF_LINK.is_symlink() and Path(os.readlink(CONF_LINK)) == self.root:
             CONF_LINK.unlink()
             self.linked = False
             if self.made_link_dir and not any(CONF_LINK.parent.iterdir()):
                 CONF_LINK.parent.rmdir()
+
+    def job_processes(self) -> set[int]:
+        """Live processes carrying this cluster's SLURM_CONF (job steps, their srun and tasks)."""
+        mark = f"SLURM_CONF={self.conf}".encode()
+        pids = set()
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit() and int(d.name) != os.getpid():
+                try:
+                    if mark in (d / "environ").read_bytes().split(b"\0"):
+                        pids.add(int(d.name))
+                except OSError:
+                    continue
+        return pids
 
     def __enter__(self) -> "LocalCluster":
         return self.start()

@@ -21,7 +21,7 @@ def fig3_samples(backgrounds: tuple[str, ...] = tuple(BACKGROUNDS), seed: int = 
     """Rows: backgrounds; columns: class 0 / 1 of the similar and the dissimilar test."""
     similar = sample_layout(2, seed, "test")  # labels 0, 1
     columns = [("similar", similar, 0), ("similar", similar, 1), ("dissimilar", dissimilar(similar), 0), ("dissimilar", dissimilar(similar), 1)]
-    fig, axes = plt.subplots(len(backgrounds), len(columns), figsize=(2.2 * len(columns), 2.4 * len(backgrounds)), squeeze=False)
+    fig, axes = plt.subplots(len(backgrounds), len(columns), figsize=(2.2 * len(columns), 2.6 * len(backgrounds)), squeeze=False)
     for r, bg in enumerate(backgrounds):
         for c, (test, layout, i) in enumerate(columns):
             img = F.pad(render(layout, bg)[i : i + 1], [pad] * 4)[0]  # zeros padding, as F-Conv's first layer

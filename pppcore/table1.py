@@ -35,11 +35,13 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
         with open(path) as f:
             job = json.load(f)
         try:
-            for t in job["trials"]:
-                rows.append({"padding": job["padding"], "conv_type": job["conv_type"], "background": job["background"],
-                             **{k: t[k] for k in ("trial", *METRICS)}})
+            head = {k: job[k] for k in ("padding", "conv_type", "background")}
+            if not job["trials"]:
+                raise ValueError(f"{path}: BHV result has no trials")
+            rows += [{**head, **{k: t[k] for k in ("trial", *METRICS)}} for t in job["trials"]]
         except KeyError as err:
-            raise ValueError(f"{path}: BHV result lacks key {err}; expected padding, conv_type, background and trials") from None
+            raise ValueError(f"{path}: BHV result lacks key {err}; expected padding, conv_type, background and "
+                             f"trials with {', '.join(('trial', *METRICS))}") from None
     if not rows:
         raise ValueError("no BHV results to collect")
     return pd.DataFrame(rows)

@@ -241,7 +241,7 @@ def test_variants_match_the_workflow_grid(tmp_path):
     # The workflow plans one job per (network, background) of the default config.
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())["bhv"]
     counts = job_counts(snakemake(workflow_copy(tmp_path), "-n", "table1", config=ROOT / "config.yaml"))
-    assert counts["bhv"] == len(variants(cfg["paddings"], cfg["conv_types"])) * len(cfg["backgrounds"]) == 22
+    assert counts["bhv"] == len(variants(cfg["paddings"], cfg["conv_types"])) == 11  # both backgrounds per job
 
 
 def test_fig3_draws_both_backgrounds():
@@ -263,4 +263,5 @@ def test_micro_dag_builds_table1_and_fig3(tmp_path):
     rows = (r / "tables/table1.csv").read_text().splitlines()
     assert len(rows) == 1 + 2  # zeros full, none valid
     assert (r / "figures/fig3_bhv_samples.png").stat().st_size > 0
-    assert len(list((r / "logs/bhv").glob("*.log"))) == len(list((r / "benchmarks/bhv").glob("*.tsv"))) == 4
+    assert len(list((r / "logs/bhv").glob("*.log"))) == len(list((r / "benchmarks/bhv").glob("*.tsv"))) == 2
+    assert len(list((r / "bhv").rglob("*.json"))) == 4  # 2 networks x 2 backgrounds

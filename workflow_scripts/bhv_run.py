@@ -1,4 +1,4 @@
-"""Glue: rule bhv -> pppcore.bhv (all trials of one network on one background)."""
+"""Glue: rule bhv -> pppcore.bhv (all trials of one network, one JSON per background)."""
 import torch
 
 from pppcore.bhv import BHVConfig, run_variant
@@ -12,4 +12,5 @@ with log_to(sm.log[0]):
     cfg = BHVConfig.from_dict(sm.params.bhv)
     device = resolve_device(sm.config.get("device", "auto"))
     w = sm.wildcards
-    write_json(sm.output[0], run_variant(w.bpad, w.conv, w.bg, cfg, device))
+    for background, out in zip(sm.params.bhv["backgrounds"], sm.output, strict=True):
+        write_json(out, run_variant(w.bpad, w.conv, background, cfg, device))

@@ -37,6 +37,12 @@ Network (original)
     PyTorch applied ``(p + 1) // 2`` = 1 px per side for ``padding_mode='circular'``; here
     circular pads the intended amount (1 for same, 2 for F-Conv) like every other scheme.
 
+    Consequence worth knowing when reading Table 1: the +-16 px swap is a multiple of the
+    total stride 8, so F-Conv zeros on *black* (pad = background, nothing cropped, no bias)
+    and circular padding (a cyclic shift) give *identical* logits on the similar and the
+    dissimilar image, trained or not (tested): their Diff is 0 by construction. On grey,
+    F-Conv zeros loses this.
+
 Training (original)
     Cross-entropy, Adadelta (lr 1.0, rho 0.9, eps 1e-6, weight decay 5e-5), batch 200,
     training data in fixed order (no shuffling, as the original's DataLoader), up to 50
@@ -45,7 +51,10 @@ Training (original)
     original's counter let one more epoch through). Trial ``t`` seeds the initial weights
     and the randn streams with ``1000 * seed + t``; the data of one ``seed`` is shared by
     all trials, models and backgrounds (the two backgrounds see identical square positions:
-    a paired comparison). Same config -> same numbers.
+    a paired comparison). Same config -> same numbers. The tiny default (config.yaml) trains
+    2 trials of at most 8 epochs on 500 images in batches of 25 (20 steps per epoch), so
+    models are undertrained there; the defaults of :class:`BHVConfig` and of the config
+    schema are the paper's.
 
 Trajectory inconsistency (PPP paper Sec 3.2)
     ``n_trajectories`` class-0 samples from their own stream; each trajectory moves both

@@ -265,3 +265,19 @@ def test_micro_dag_builds_table1_and_fig3(tmp_path):
     assert (r / "figures/fig3_bhv_samples.png").stat().st_size > 0
     assert len(list((r / "logs/bhv").glob("*.log"))) == len(list((r / "benchmarks/bhv").glob("*.tsv"))) == 2
     assert len(list((r / "bhv").rglob("*.json"))) == 4  # 2 networks x 2 backgrounds
+
+
+@pytest.mark.parametrize("padding,conv_type,background,invariant", [
+    ("zeros", "full", "black", True),  # zero pad = background: the confound the paper points out
+    ("zeros", "full", "grey", False),
+    ("circular", "same", "grey", True),  # the 16 px swap is a cyclic shift by a multiple of the stride 8
+    ("zeros", "same", "black", False),  # same-conv crops the border responses
+])
+def test_which_networks_cannot_see_the_dissimilar_shift(padding, conv_type, background, invariant):
+    """Untrained nets: F-Conv zeros on black and circular give the same logits on the
+    similar and dissimilar test images, before any training."""
+    layout = sample_layout(64, seed=0, split="test")
+    model = BHVNet(padding, conv_type, seed=0).eval()
+    with torch.no_grad():
+        a, b = model(render(layout, background)), model(render(dissimilar(layout), background))
+    assert torch.allclose(a, b, atol=1e-5 * float(a.abs().max())) == invariant

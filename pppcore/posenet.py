@@ -273,11 +273,13 @@ def _flat(x: torch.Tensor) -> bool:
     return spread <= FLAT_RTOL * float(x.abs().max())
 
 
-def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Spearman correlation of two flattened maps; NaN when either is non-finite or flat."""
+def spearman(a: torch.Tensor, b: torch.Tensor, b_ranks: torch.Tensor | None = None) -> float:
+    """Spearman correlation of two flattened maps; NaN when either is non-finite or flat.
+    ``b_ranks``: ``average_ranks(b.flatten())`` when already known (the fixed target)."""
     if not (torch.isfinite(a).all() and torch.isfinite(b).all()) or _flat(a) or _flat(b):
         return math.nan
-    ra, rb = average_ranks(a.flatten()), average_ranks(b.flatten())
+    ra = average_ranks(a.flatten())
+    rb = average_ranks(b.flatten()) if b_ranks is None else b_ranks
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denom = float(ra.norm() * rb.norm())
     return float((ra * rb).sum()) / denom if denom > 0 else math.nan
@@ -317,12 +319,13 @@ def train_pem(train: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, see
 def evaluate(pem: PEM, data: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, device: torch.device | str = "cpu") -> dict[str, float]:
     """Mean per-image SPC and MAE (NaN kept: one undefined image makes the mean NaN)."""
     spc, mae = [], []
-    target = target.to(device)
+    target_cpu, target = target.cpu(), target.to(device)
+    target_ranks = average_ranks(target_cpu.flatten())
     with torch.no_grad():
         for start in range(0, len(data), cfg.batch_size):
             pred = pem(data.batch(slice(start, start + cfg.batch_size)).to(device), cfg.input_size)
             for p in pred:
-                spc.append(spearman(p.cpu(), target.cpu()))
+                spc.append(spearman(p.cpu(), target_cpu, target_ranks))
                 mae.append(float((p - target).abs().mean()))
     spc_a, mae_a = np.array(spc), np.array(mae)
     return {"spc": float(spc_a.mean()), "mae": float(mae_a.mean()), "nan_images": int(np.isnan(spc_a).sum())}
@@ -350,7 +353,11 @@ def posenet_checkpoint(checkpoint: str | os.PathLike, images: str | os.PathLike,
 
     model = load_checkpoint(checkpoint)
     train_x, eval_x = crops(images, cfg)
-    train, evaluation = (FeatureCache.from_model(model, x, cfg, device) for x in (train_x, eval_x))
+    try:
+        train, evaluation = (FeatureCache.from_model(model, x, cfg, device) for x in (train_x, eval_x))
+    except RuntimeError as err:  # e.g. padding none: the maps shrink below a kernel
+        raise ValueError(f"posenet: {checkpoint} ({model.arch}, {model.padding}) cannot run on "
+                         f"posenet.input_size {cfg.input_size} px: {err}") from err
     trials = run_trials(train, evaluation, cfg, device)
     result = {
         "checkpoint": str(checkpoint), **getattr(model, "checkpoint_meta", {}), "config": model.config,

@@ -48,6 +48,7 @@ def test_spearman_with_ties_matches_the_definition(rng):
     assert torch.equal(average_ranks(a), torch.from_numpy(brute_ranks(a.numpy())))
     ra, rb = brute_ranks(a.numpy()), brute_ranks(b.numpy())
     assert spearman(a, b) == pytest.approx(np.corrcoef(ra, rb)[0, 1], abs=1e-12)
+    assert spearman(a, b, average_ranks(b)) == spearman(a, b)
     assert spearman(b, b.exp()) == pytest.approx(1.0) and spearman(b, -b) == pytest.approx(-1.0)
     assert math.isnan(spearman(torch.full((50,), 0.3), b[:50]))
     assert math.isnan(spearman(torch.full((50,), 0.3) + 1e-8 * torch.arange(50), b[:50]))  # rounding-level spread
@@ -163,3 +164,12 @@ def test_checkpoint_step_writes_json_with_nan_trials_as_null(tmp_path):
     assert [t["spc"] for t in meta["trials"]] == [None, None]
     assert all(0 < t["mae"] < 1 for t in meta["trials"])
     assert meta["channels"] == 8 + 16 + 32 + 64 + 64
+
+
+def test_too_small_input_for_an_unpadded_backbone_names_the_key(tmp_path):
+    folder = write_images(tmp_path / "tiles", 2, 64, seed=1)
+    ckpt = tmp_path / "epoch_000.pt"
+    save_checkpoint(ckpt, build_model("resnet50", "none", num_classes=10, width=0.125), epoch=0)
+    with pytest.raises(ValueError, match="resnet50, none.*posenet.input_size 32 px"):
+        posenet_checkpoint(ckpt, folder, PosENetConfig(**{**FAST, "input_size": 32, "n_train": 2, "n_eval": 1}), tmp_path / "o.json")
+    assert not (tmp_path / "o.json").exists()

@@ -1,15 +1,22 @@
 """Resumable, deterministic training that keeps chronological checkpoints.
 
 Every epoch draws its shuffling, augmentation, dropout and ``randn`` padding from seeds
-derived from (seed, epoch), never from a carried-over RNG state. So resuming from the
-saved state after a crash or ``kill -9`` replays exactly the epochs an uninterrupted run
-would have run, and ends with bit-identical weights on the CPU.
+derived from (seed, epoch), never from a carried-over RNG state, and the learning rate
+is a pure function of the step. So resuming from the saved state after a crash or
+``kill -9`` replays exactly the epochs an uninterrupted run would have run, and ends
+with bit-identical weights on the CPU.
+
+Two tasks: ``classification`` (cross-entropy, top-1 accuracy) and ``saliency`` (a
+1-channel mask, BCE, weighted F-measure of Margolin et al. 2014). Every checkpoint
+carries ``performance`` (in [0, 1], on the validation set) and ``performance_metric``
+(``top1`` | ``weighted_f``); classification ones also ``val_acc`` (= performance).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -18,15 +25,17 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from .checkpoint import save_checkpoint
 from .images import normalize
 from .io import torch_save, write_text
 from .models import build_model
 from .padding import seed_randn
+from .saliency_metrics import weighted_f_measure
 
-LOG_FIELDS = ("epoch", "train_loss", "train_acc", "val_acc", "lr", "seconds")
+LOG_FIELDS = ("epoch", "train_loss", "train_acc", "val_acc", "performance", "lr", "seconds")
+METRICS = {"classification": "top1", "saliency": "weighted_f"}
 
 
 @dataclass
@@ -41,13 +50,21 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 0.05
     momentum: float = 0.9
+    nesterov: bool = True
     weight_decay: float = 5e-4
+    warmup_epochs: float = 1.0
+    zero_init_residual: bool = False
+    task: str = "classification"
     model_kwargs: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.task not in METRICS:
+            raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(METRICS)}")
 
 
 def _write_log(rows: list[dict], path: Path) -> None:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS)
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS, restval="")
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, buf.getvalue())
@@ -57,21 +74,63 @@ def _epoch_seed(cfg: TrainConfig, epoch: int) -> int:
     return cfg.seed * 100_003 + epoch
 
 
+def learning_rate(cfg: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Linear warmup over ``warmup_epochs``, then cosine decay to 0 at the last step.
+
+    Warmup keeps the first large steps from blowing up freshly initialised BatchNorm
+    nets (ResNet50's stem gets gradients ~30x its weight norm at init)."""
+    total = cfg.epochs * steps_per_epoch
+    warm = min(total, round(cfg.warmup_epochs * steps_per_epoch))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+
+def zero_init_residual(model: torch.nn.Module) -> int:
+    """Zero the last BatchNorm scale of every ResNet bottleneck (Goyal et al. 2017;
+    torchvision's ``zero_init_residual``): each block starts as the identity. Without it
+    the 50-layer net's early gradients explode and a few hundred CPU steps learn nothing.
+    Returns how many blocks were changed (0 for non-ResNets)."""
+    from .models.resnet import Bottleneck
+
+    blocks = [m for m in model.modules() if isinstance(m, Bottleneck)]
+    for block in blocks:
+        torch.nn.init.zeros_(block.bn3.weight)
+    return len(blocks)
+
+
+def _loader(data: Dataset, indices, batch_size: int, workers: int) -> DataLoader:
+    return DataLoader(data, batch_size=batch_size, sampler=[int(i) for i in indices], num_workers=workers)
+
+
+def _targets(y, device) -> torch.Tensor:
+    return (y if torch.is_tensor(y) else torch.as_tensor(y)).to(device)
+
+
 @torch.no_grad()
+def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification", batch_size: int = 128, workers: int = 0) -> dict[str, Any]:
+    """``performance`` (top-1 accuracy or mean weighted F-measure) of ``model`` (eval mode)
+    on ``data``, with ``performance_metric``; classification adds ``val_acc``."""
+    model.eval()
+    device = next(model.parameters()).device
+    total = 0.0
+    for x, y in _loader(data, range(len(data)), batch_size, workers):
+        out = model(normalize(x.to(device)))
+        y = _targets(y, device)
+        if task == "saliency":
+            total += float(weighted_f_measure(torch.sigmoid(out[:, 0]).cpu(), y[:, 0].cpu() > 0.5).sum())
+        else:
+            total += int((out.argmax(1) == y).sum())
+    performance = total / max(1, len(data))
+    result = {"performance": performance, "performance_metric": METRICS[task]}
+    if task == "classification":
+        result["val_acc"] = performance
+    return result
+
+
 def accuracy(model: torch.nn.Module, data: Dataset, batch_size: int = 128) -> float:
     """Top-1 accuracy of ``model`` (eval mode) on ``data``."""
-    model.eval()
-    correct = 0
-    device = next(model.parameters()).device
-    for start in range(0, len(data), batch_size):
-        x, y = _batch(data, range(start, min(start + batch_size, len(data))), device)
-        correct += int((model(normalize(x)).argmax(1) == y).sum())
-    return correct / max(1, len(data))
-
-
-def _batch(data: Dataset, indices, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    items = [data[int(i)] for i in indices]
-    return torch.stack([x for x, _ in items]).to(device), torch.tensor([y for _, y in items]).to(device)
+    return evaluate(model, data, "classification", batch_size)["performance"]
 
 
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
@@ -86,17 +145,21 @@ def train(
     state_path: str | os.PathLike,
     progress: bool = True,
     device: str | torch.device = "cpu",
+    workers: int = 0,
 ) -> list[dict]:
     """Train ``cfg.arch``; write ``epoch_XXX.pt`` at 0, every ``ckpt_every`` and the last
     epoch, plus ``log.csv``; resume from ``state_path`` when it exists. Returns the log.
 
-    Bit-identical resumes are guaranteed on the CPU; on CUDA, cuDNN may pick
-    non-deterministic kernels, so a resumed run matches only to rounding."""
+    ``workers`` data-loading processes (results do not depend on it). Bit-identical
+    resumes are guaranteed on the CPU; on CUDA, cuDNN may pick non-deterministic
+    kernels, so a resumed run matches only to rounding."""
     out_dir, state_path = Path(out_dir), Path(state_path)
-    model = build_model(cfg.arch, cfg.padding, cfg.num_classes, cfg.width, seed=cfg.seed, **(cfg.model_kwargs or {}))
+    num_classes = 1 if cfg.task == "saliency" else cfg.num_classes
+    model = build_model(cfg.arch, cfg.padding, num_classes, cfg.width, seed=cfg.seed, task=cfg.task, **(cfg.model_kwargs or {}))
+    if cfg.zero_init_residual and not zero_init_residual(model):
+        raise ValueError(f"zero_init_residual applies to ResNets only, not {cfg.arch}")
     model.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs))
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
     log: list[dict] = []
     start = 1
     if state_path.exists():
@@ -104,36 +167,34 @@ def train(
             state = torch.load(state_path, map_location=device, weights_only=False)
         except Exception as err:
             raise ValueError(f"training state {state_path} cannot be read ({err}); delete it to restart") from err
-        if state["config"] != asdict(cfg):
+        if state.get("config") != asdict(cfg):
             raise ValueError(f"training state {state_path} belongs to another configuration; delete it to restart")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         log, start = state["log"], state["epoch"] + 1
     else:
-        save_checkpoint(checkpoint_path(out_dir, 0), model, epoch=0, val_acc=accuracy(model, val_set))
+        save_checkpoint(checkpoint_path(out_dir, 0), model, epoch=0, **evaluate(model, val_set, cfg.task, workers=workers))
     for epoch in range(start, cfg.epochs + 1):
         tic = time.perf_counter()
-        row = _train_epoch(model, optimizer, train_set, cfg, epoch, progress)
-        scheduler.step()
-        row.update(epoch=epoch, val_acc=accuracy(model, val_set), seconds=round(time.perf_counter() - tic, 3))
+        row = _train_epoch(model, optimizer, train_set, cfg, epoch, progress, workers)
+        scores = evaluate(model, val_set, cfg.task, workers=workers)
+        row.update(epoch=epoch, val_acc=scores.get("val_acc", ""), performance=round(scores["performance"], 6), seconds=round(time.perf_counter() - tic, 3))
         log.append(row)
         if epoch % cfg.ckpt_every == 0 or epoch == cfg.epochs:
-            save_checkpoint(checkpoint_path(out_dir, epoch), model, epoch=epoch, val_acc=row["val_acc"])
+            save_checkpoint(checkpoint_path(out_dir, epoch), model, epoch=epoch, **scores)
         _write_log(log, out_dir / "log.csv")
-        torch_save(
-            {"config": asdict(cfg), "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "log": log},
-            state_path,
-        )
+        torch_save({"config": asdict(cfg), "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "log": log}, state_path)
     return log
 
 
-def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, progress: bool) -> dict:
+def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, progress: bool, workers: int = 0) -> dict:
     gen = torch.Generator().manual_seed(_epoch_seed(cfg, epoch))
     torch.manual_seed(_epoch_seed(cfg, epoch))  # dropout, stochastic depth
     seed_randn(model, _epoch_seed(cfg, epoch))
     order = torch.randperm(len(data), generator=gen)
+    steps = math.ceil(len(data) / cfg.batch_size)
     device = next(model.parameters()).device
+    saliency = cfg.task == "saliency"
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = None
@@ -141,22 +202,28 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(data), unit="img", desc=f"{cfg.arch}/{cfg.padding} s{cfg.seed} epoch {epoch}/{cfg.epochs}", leave=False)
-    for start in range(0, len(order), cfg.batch_size):
-        x, y = _batch(data, order[start : start + cfg.batch_size], device)
+    for i, (x, y) in enumerate(_loader(data, order, cfg.batch_size, workers)):
+        x, y = x.to(device), _targets(y, device)
+        lr = learning_rate(cfg, (epoch - 1) * steps + i, steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         flip = (torch.rand(len(x), generator=gen) < 0.5).to(device)
         x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
-        logits = model(normalize(x))
-        loss = F.cross_entropy(logits, y)
+        if saliency:
+            y = torch.where(flip.view(-1, 1, 1, 1), y.flip(-1), y).float()
+        out = model(normalize(x))
+        loss = F.binary_cross_entropy_with_logits(out, y) if saliency else F.cross_entropy(out, y)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"{cfg.arch}/{cfg.padding} seed {cfg.seed}: loss is {loss.item()} at epoch {epoch}, batch {start // cfg.batch_size}")
+            raise FloatingPointError(f"{cfg.arch}/{cfg.padding} seed {cfg.seed}: loss is {loss.item()} at epoch {epoch}, batch {i}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         total_loss += float(loss.detach()) * len(x)
-        correct += int((logits.argmax(1) == y).sum())
+        if not saliency:
+            correct += int((out.argmax(1) == y).sum())
         seen += len(x)
         if bar is not None:
             bar.update(len(x))
     if bar is not None:
         bar.close()
-    return {"train_loss": round(total_loss / seen, 6), "train_acc": round(correct / seen, 6), "lr": optimizer.param_groups[0]["lr"]}
+    return {"train_loss": round(total_loss / seen, 6), "train_acc": "" if saliency else round(correct / seen, 6), "lr": lr}

@@ -10,8 +10,11 @@ import time
 import pytest
 import torch
 
+from pppcore import align, measure_ppp
+from pppcore.checkpoint import load_checkpoint
 from pppcore.data.procedural import ObjectShapes
-from pppcore.train import TrainConfig, train
+from pppcore.data.salient import SalientObjects
+from pppcore.train import TrainConfig, learning_rate, train
 
 ARGS = ["--arch", "vgg19", "--batch-norm", "--width", "0.125", "--epochs", "6", "--ckpt-every", "2", "--n-train", "320", "--n-val", "64", "--seed", "3"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # same thread count in every run: same float sums
@@ -57,9 +60,12 @@ def test_checkpoints_and_log(tmp_path):
     log = train(cfg, data, ObjectShapes(64, 64, seed=1), tmp_path, tmp_path / "state.pt", progress=False)
     assert sorted(p.name for p in tmp_path.glob("epoch_*.pt")) == ["epoch_000.pt", "epoch_002.pt", "epoch_003.pt"]
     assert [r["epoch"] for r in log] == [1, 2, 3]
-    assert all(0 < r["train_loss"] < 10 and 0 <= r["val_acc"] <= 1 for r in log)
+    assert all(0 < r["train_loss"] < 10 and 0 <= r["val_acc"] <= 1 and r["performance"] == round(r["val_acc"], 6) for r in log)
     blob = torch.load(tmp_path / "epoch_002.pt", weights_only=True)
     assert blob["config"]["padding"] == "circular" and blob["epoch"] == 2
+    assert blob["performance_metric"] == "top1" and blob["performance"] == blob["val_acc"] == log[1]["val_acc"]
+    with open(tmp_path / "log.csv") as f:
+        assert [float(r["performance"]) for r in csv.DictReader(f)] == [r["performance"] for r in log]
     with pytest.raises(ValueError, match="belongs to another configuration"):
         train(TrainConfig("resnet50", "zeros", width=0.125, epochs=3), data, data, tmp_path, tmp_path / "state.pt", progress=False)
 
@@ -69,3 +75,33 @@ def test_object_shapes_are_seeded_and_balanced():
     assert torch.equal(a.images, b.images) and not torch.equal(a.images, ObjectShapes(40, 48, seed=6).images)
     assert torch.bincount(a.labels).tolist() == [4] * 10
     assert 0 <= float(a.images.min()) and float(a.images.max()) <= 1
+
+
+def test_saliency_trains_and_its_checkpoint_measures_ppp(tmp_path):
+    """One epoch of the VGG16 saliency model on tiny procedural data: the checkpoint
+    rebuilds itself, carries the weighted F-measure and feeds the PPP measurement."""
+    torch.set_num_threads(1)
+    cfg = TrainConfig("vgg16", "zeros", seed=0, width=0.125, epochs=1, batch_size=16, lr=0.05, task="saliency", model_kwargs={"batch_norm": True})
+    log = train(cfg, SalientObjects(64, 48, seed=0), SalientObjects(16, 48, seed=1), tmp_path, tmp_path / "state.pt", progress=False)
+    assert len(log) == 1 and 0 < log[0]["train_loss"] < 1 and log[0]["train_acc"] == "" and log[0]["val_acc"] == ""
+    model = load_checkpoint(tmp_path / "epoch_001.pt")
+    meta = model.checkpoint_meta
+    assert type(model).__name__ == "SaliencyVGG" and meta["performance_metric"] == "weighted_f"
+    assert 0 <= meta["performance"] <= 1 and "val_acc" not in meta and meta["performance"] == pytest.approx(log[0]["performance"], abs=1e-6)
+    assert load_checkpoint(tmp_path / "epoch_000.pt").checkpoint_meta["performance_metric"] == "weighted_f"
+    size = 48
+    big = align(model, size).big_size
+    images = [torch.rand(3, *big, generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    results = measure_ppp(model, images, size, batch_size=2)
+    assert list(results) == ["block2", "block3", "block4", "block5"]
+    assert all(r.mae_ppp > 0 for r in results.values())
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    cfg = TrainConfig("vgg19", lr=0.1, epochs=4, warmup_epochs=1)
+    lrs = [learning_rate(cfg, s, 10) for s in range(40)]
+    assert lrs[:10] == pytest.approx([0.01 * (i + 1) for i in range(10)])
+    assert lrs[10] == pytest.approx(0.1) and all(a > b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] < 1e-3
+    assert learning_rate(TrainConfig("vgg19", lr=0.1, warmup_epochs=0), 0, 10) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="unknown task"):
+        TrainConfig("vgg19", task="detection")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from pppcore.data.procedural import ObjectShapes
+from pppcore.data.training_sets import training_sets
 from pppcore.io import log_to
 from pppcore.runtime import resolve_device, tune_malloc
 from pppcore.train import TrainConfig, train
@@ -16,11 +16,8 @@ torch.set_num_threads(sm.threads)
 t = sm.params.train
 arch_cfg = dict(t["archs"][sm.wildcards.arch])
 width = arch_cfg.pop("width", 1.0)
-cfg = TrainConfig(
-    arch=sm.wildcards.arch, padding=sm.wildcards.padding, seed=int(sm.wildcards.seed), width=width,
-    epochs=t["epochs"], ckpt_every=t["ckpt_every"], batch_size=t.get("batch_size", 32), lr=t.get("lr", 0.05),
-    model_kwargs=arch_cfg or None,
-)
+task = arch_cfg.pop("task", "classification")
+zero_init = arch_cfg.pop("zero_init_residual", False)
 state_dir = Path(sm.params.state_dir)
 
 
@@ -33,10 +30,14 @@ def publish(src: Path, dst: str) -> None:
 
 
 with log_to(sm.log[0]):
-    size = t.get("image_size", 64)
-    train_set = ObjectShapes(t.get("n_train", 2000), size, cfg.num_classes, seed=0)
-    val_set = ObjectShapes(t.get("n_val", 500), size, cfg.num_classes, seed=1)
-    train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=resolve_device(sm.config.get("device", "auto")))
+    train_set, val_set, num_classes = training_sets(task, t)
+    cfg = TrainConfig(
+        arch=sm.wildcards.arch, padding=sm.wildcards.padding, seed=int(sm.wildcards.seed), width=width, num_classes=num_classes,
+        epochs=t["epochs"], ckpt_every=t["ckpt_every"], batch_size=t.get("batch_size", 32), lr=t.get("lr", 0.05),
+        warmup_epochs=t.get("warmup_epochs", 1.0), zero_init_residual=zero_init, task=task, model_kwargs=arch_cfg or None,
+    )
+    device = resolve_device(sm.config.get("device", "auto"))
+    train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=device, workers=t.get("workers", 0))
     for src, dst in zip(sorted(state_dir.glob("epoch_*.pt")), sm.output.ckpts):
         assert Path(dst).name == src.name, f"{src} does not match declared output {dst}"
         publish(src, dst)

@@ -44,10 +44,14 @@ def _shape_mask(kind: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 
 def _texture(size: int, gen: torch.Generator) -> torch.Tensor:
-    """Earth-toned multi-scale noise, 3 x size x size in [0, 1]."""
+    """Earth-toned multi-scale noise, 3 x size x size in [0, 1].
+
+    Clutter amplitude 0.06 (per-channel std ~0.08): at 0.12 the background's edges rivalled
+    the object's and a 6-epoch CPU run of VGG19 reached 26-72 % (seed-dependent) instead of
+    ~80 %."""
     img = multiscale_noise(size, gen, mode="bilinear")
     base = torch.tensor([0.35, 0.4, 0.25]).view(3, 1, 1) + 0.15 * torch.rand(3, 1, 1, generator=gen)
-    return (base + 0.12 * img).clamp(0, 1)
+    return (base + 0.06 * img).clamp(0, 1)
 
 
 def make_object_image(label: int, size: int, gen: torch.Generator) -> torch.Tensor:

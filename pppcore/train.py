@@ -118,7 +118,7 @@ def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification"
         out = model(normalize(x.to(device)))
         y = _targets(y, device)
         if task == "saliency":
-            total += float(weighted_f_measure(torch.sigmoid(out[:, 0]).cpu(), y[:, 0].cpu() > 0.5).sum())
+            total += float(weighted_f_measure(torch.sigmoid(out[:, 0]), y[:, 0] > 0.5).sum())  # on the model's device
         else:
             total += int((out.argmax(1) == y).sum())
     performance = total / max(1, len(data))

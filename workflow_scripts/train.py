@@ -34,7 +34,7 @@ with log_to(sm.log[0]):
     cfg = TrainConfig(
         arch=sm.wildcards.arch, padding=sm.wildcards.padding, seed=int(sm.wildcards.seed), width=width, num_classes=num_classes,
         epochs=t["epochs"], ckpt_every=t["ckpt_every"], batch_size=t.get("batch_size", 32), lr=t.get("lr", 0.05),
-        warmup_epochs=t.get("warmup_epochs", 1.0), zero_init_residual=zero_init, task=task, model_kwargs=arch_cfg or None,
+        warmup_epochs=t.get("warmup_epochs", 1.0), nesterov=t.get("nesterov", True), zero_init_residual=zero_init, task=task, model_kwargs=arch_cfg or None,
     )
     device = resolve_device(sm.config.get("device", "auto"))
     train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=device, workers=t.get("workers", 0))

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -348,10 +348,15 @@ def _json_num(v: Any) -> Any:
 
 def posenet_checkpoint(checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
     """The workflow step: features of one checkpoint once, ``trials`` PEMs, one JSON (NaN -> null)."""
+    from .alignment import min_input_size
     from .checkpoint import load_checkpoint
     from .io import write_json
 
     model = load_checkpoint(checkpoint)
+    need = min_input_size(model)
+    if cfg.input_size < need:  # padding none: the same windows, resized up to what the net can see
+        print(f"posenet: {model.arch}/{model.padding} runs at {need} px, the smallest input it can see", flush=True)
+        cfg = replace(cfg, input_size=need, crop_size=cfg.crop_size or cfg.input_size)
     train_x, eval_x = crops(images, cfg)
     try:
         train, evaluation = (FeatureCache.from_model(model, x, cfg, device) for x in (train_x, eval_x))

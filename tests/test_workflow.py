@@ -60,6 +60,11 @@ def test_micro_dag_end_to_end_then_edit_one_figure(tmp_path):
     # Sec 4.1 at micro scale: training raises MAE-PPP at LoI 4 of a zeros-padded model.
     first, last = (json.loads((r / f"ppp/vgg19/zeros/seed0/epoch_{e:03d}.json").read_text()) for e in (0, 2))
     assert last["layers"]["block5"]["mae_ppp"] > first["layers"]["block5"]["mae_ppp"]
+    # A none-padded model is its own twin: PPP is exactly 0 at every LoI, init and trained.
+    for e in (0, 2):
+        none = json.loads((r / f"ppp/vgg19/none/seed0/epoch_{e:03d}.json").read_text())
+        assert none["alignment"]["input_size"] == [268, 268]  # the smallest input VGG19 can see unpadded
+        assert [layer["mae_ppp"] for layer in none["layers"].values()] == [0.0] * 4
     # Editing one figure's plotting script reruns that figure only.
     script = wf / "workflow_scripts" / "fig5.py"
     script.write_text(script.read_text() + "\n# edited\n")
@@ -72,8 +77,8 @@ def test_one_figure_builds_only_what_it_needs(tmp_path):
     assert planned == {"tiles", "train", "ppp_metrics", "fig5"}
     fig4 = snakemake(wf, "-n", "fig4")
     assert planned_rules(fig4) == {"tiles", "train", "ppp_metrics", "fig4"}
-    # Fig 4 needs epochs 0 and 2 only (micro: epochs 2, checkpoints every epoch): 2 paddings x 2.
-    assert "ppp_metrics        4" in fig4.stdout + fig4.stderr
+    # Fig 4 needs epochs 0 and 2 only (micro: epochs 2, checkpoints every epoch): 3 paddings x 2.
+    assert "ppp_metrics        6" in fig4.stdout + fig4.stderr
 
 
 @pytest.mark.parametrize(

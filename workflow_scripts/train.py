@@ -5,6 +5,9 @@ from pathlib import Path
 
 import torch
 
+from pppcore import build_model
+from pppcore.alignment import min_input_size
+from pppcore.data.resized import Resized
 from pppcore.data.training_sets import training_sets
 from pppcore.io import log_to
 from pppcore.runtime import resolve_device, tune_malloc
@@ -31,6 +34,11 @@ def publish(src: Path, dst: str) -> None:
 
 with log_to(sm.log[0]):
     train_set, val_set, num_classes = training_sets(task, t)
+    if sm.wildcards.padding == "none":  # a padless net cannot see the configured size: same images, more pixels
+        need = min_input_size(build_model(sm.wildcards.arch, "none", num_classes=num_classes, width=width))
+        if t.get("image_size", 64) < need:
+            print(f"padding none: training on the images resized to {need} px, the smallest input {sm.wildcards.arch} can see", flush=True)
+            train_set, val_set = Resized(train_set, need), Resized(val_set, need)
     cfg = TrainConfig(
         arch=sm.wildcards.arch, padding=sm.wildcards.padding, seed=int(sm.wildcards.seed), width=width, num_classes=num_classes,
         epochs=t["epochs"], ckpt_every=t["ckpt_every"], batch_size=t.get("batch_size", 32), lr=t.get("lr", 0.05),

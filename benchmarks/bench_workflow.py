@@ -30,6 +30,7 @@ BASELINE_RULES = ("bhv", "posenet", "table1", "fig3")
 
 
 def workflow_copy(dst: Path, config: Path | None = None) -> Path:
+    dst.mkdir(parents=True)
     for name in FILES:
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dst / name)

@@ -65,6 +65,10 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--skip-default", action="store_true", help="only the dry run and the micro DAG")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_workflow.csv"))
+    ap.add_argument("--keep", help="copy the default run's results/ here (to read its tables and figures)")
+    ap.add_argument("--from-run", nargs=2, metavar=("RESULTS", "WALL_S"),
+                    help="instead of (a), summarise a finished default run: its results/ and measured wall seconds "
+                         "(e.g. the README's first command timed in a fresh clone)")
     args = ap.parse_args()
     sm = [sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--quiet", "rules"]
     rows = []
@@ -73,10 +77,15 @@ def main() -> None:
         rows.append({"run": "paper DAG dry run", "seconds": run([*sm, "-n", "all", "--configfile", "config/paper.yaml"], paper), "budget_s": 10})
         micro = workflow_copy(Path(tmp) / "micro", ROOT / "tests" / "micro.yaml")
         rows.append({"run": "micro DAG (tests/micro.yaml)", "seconds": run([*sm, "all"], micro), "budget_s": 180})
-        if not args.skip_default:
-            tiny = workflow_copy(Path(tmp) / "tiny")
-            total = run([*sm, "all"], tiny)
-            per_rule = rule_seconds(tiny / "results")
+        if args.from_run or not args.skip_default:
+            if args.from_run:
+                results, total = Path(args.from_run[0]), float(args.from_run[1])
+            else:
+                tiny = workflow_copy(Path(tmp) / "tiny")
+                total, results = run([*sm, "all"], tiny), tiny / "results"
+                if args.keep:
+                    shutil.copytree(results, args.keep, dirs_exist_ok=True)
+            per_rule = rule_seconds(results)
             baselines = sum(s for r, s in per_rule.items() if r.startswith(BASELINE_RULES))
             rows.append({"run": "default config, all (wall)", "seconds": total, "budget_s": 23 * 60})
             rows.append({"run": "  of which baselines (job seconds)", "seconds": baselines, "budget_s": 8 * 60})

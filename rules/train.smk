@@ -6,7 +6,7 @@ rule train:
         train=TRAIN,
         # Resume state lives outside the declared outputs, so --rerun-incomplete keeps it.
         state_dir=lambda w: f"{R}/.state/train/{w.arch}/{w.padding}/seed{w.seed}",
-    threads: 2
+    threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)
     conda:
         "../envs/torch.yaml"
     log:

@@ -101,7 +101,7 @@ def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> plt.Fig
     driven by image content and as an inflated number.
     """
     names = list(exact)
-    fig, axes = plt.subplots(2, len(names), figsize=(2.4 * len(names), 5.2), squeeze=False)
+    fig, axes = plt.subplots(2, len(names), figsize=(2.6 * len(names), 6.4), squeeze=False)
     for row, (label, results) in enumerate((("margin-corrected", exact), ("naive centred crop", naive))):
         for j, name in enumerate(names):
             r, ax = results[name], axes[row][j]

@@ -166,10 +166,13 @@ def test_checkpoint_step_writes_json_with_nan_trials_as_null(tmp_path):
     assert meta["channels"] == 8 + 16 + 32 + 64 + 64
 
 
-def test_too_small_input_for_an_unpadded_backbone_names_the_key(tmp_path):
+def test_unpadded_backbone_runs_on_the_same_windows_resized_to_its_smallest_input(tmp_path):
     folder = write_images(tmp_path / "tiles", 2, 64, seed=1)
     ckpt = tmp_path / "epoch_000.pt"
-    save_checkpoint(ckpt, build_model("resnet50", "none", num_classes=10, width=0.125), epoch=0)
-    with pytest.raises(ValueError, match="resnet50, none.*posenet.input_size 32 px"):
-        posenet_checkpoint(ckpt, folder, PosENetConfig(**{**FAST, "input_size": 32, "n_train": 2, "n_eval": 1}), tmp_path / "o.json")
-    assert not (tmp_path / "o.json").exists()
+    save_checkpoint(ckpt, build_model("vgg16", "none", num_classes=10, width=0.125), epoch=0)
+    out = tmp_path / "o.json"
+    posenet_checkpoint(ckpt, folder, PosENetConfig(**{**FAST, "input_size": 32, "n_train": 2, "n_eval": 1}), out)
+    meta = json.loads(out.read_text())
+    assert meta["posenet"]["input_size"] == 212  # VGG16's smallest input without padding
+    assert meta["posenet"]["crop_size"] == 32  # the windows the padded models see, resized up
+    assert len(meta["trials"]) == FAST["trials"]

@@ -157,34 +157,9 @@ def taps(model: PPPModel) -> dict[str, str]:
     return dict(model.loi)
 
 
-class _Stop(Exception):
-    pass
-
-
 def tap_features(model: PPPModel, x: torch.Tensor) -> list[torch.Tensor]:
     """Outputs of every tap for ``x``, in depth order; the forward stops after the last."""
-    where = taps(model)
-    modules = dict(model.named_modules())
-    out: dict[str, torch.Tensor] = {}
-    last = list(where)[-1]
-
-    def hook(name: str):
-        def fn(_m: nn.Module, _i: Any, output: torch.Tensor) -> None:
-            out[name] = output
-            if name == last:
-                raise _Stop
-
-        return fn
-
-    handles = [modules[path].register_forward_hook(hook(name)) for name, path in where.items()]
-    try:
-        model(x)
-    except _Stop:
-        pass
-    finally:
-        for h in handles:
-            h.remove()
-    return [out[name] for name in where]
+    return list(model.features(x, taps(model)).values())
 
 
 def _to_grid(f: torch.Tensor) -> torch.Tensor:

@@ -44,11 +44,15 @@ class PPPModel(nn.Module):
         ``features`` Sequential lives here under the same name so its keys match)."""
         return self._modules[name]
 
-    def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The LoI outputs for input ``x``, in depth order; stops after the last one."""
+    def features(self, x: torch.Tensor, taps: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+        """The LoI outputs for input ``x``, in depth order; stops after the last one.
+
+        ``taps`` (name -> module path, in depth order) reads other layers the same way.
+        """
+        taps = self.loi if taps is None else taps
         modules = dict(self.named_modules())
         out: dict[str, torch.Tensor] = {}
-        last = list(self.loi)[-1]
+        last = list(taps)[-1]
 
         def hook(name: str):
             def fn(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
@@ -58,7 +62,7 @@ class PPPModel(nn.Module):
 
             return fn
 
-        handles = [modules[path].register_forward_hook(hook(name)) for name, path in self.loi.items()]
+        handles = [modules[path].register_forward_hook(hook(name)) for name, path in taps.items()]
         try:
             self.forward(x)
         except _Stop:
@@ -66,7 +70,7 @@ class PPPModel(nn.Module):
         finally:
             for handle in handles:
                 handle.remove()
-        return {name: out[name] for name in self.loi}
+        return {name: out[name] for name in taps}
 
     def trace(self, size: int, padless: bool = False) -> dict[str, Axis]:
         """Geometry of every module up to the last LoI along one axis of a ``size``-px input."""

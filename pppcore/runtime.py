@@ -46,3 +46,13 @@ def resolve_device(spec: str | None = "auto") -> "torch.device":
     if spec.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {spec!r} was asked for (config key 'device') but torch sees no CUDA device")
     return torch.device(spec)
+
+
+def prepare_job(threads: int, device: str | None = "auto") -> "torch.device":
+    """Start of every torch workflow job: fast malloc, torch threads = the job's threads
+    (parallel jobs must not oversubscribe the cores), and the configured device."""
+    import torch
+
+    tune_malloc()
+    torch.set_num_threads(threads)
+    return resolve_device(device)

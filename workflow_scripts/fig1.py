@@ -1,23 +1,19 @@
 """Glue: rule fig1 -> pppcore.surfaces on random crops of the tiles, plotted by pppcore.plots."""
 from pathlib import Path
 
-import torch
-
 from pppcore.checkpoint import load_checkpoint
 from pppcore.images import list_images
 from pppcore.io import log_to
 from pppcore.plots import fig1_surfaces, save
-from pppcore.runtime import resolve_device, tune_malloc
+from pppcore.runtime import prepare_job
 from pppcore.surfaces import channel_surfaces
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-tune_malloc()
-torch.set_num_threads(sm.threads)
 with log_to(sm.log[0]):
+    device = prepare_job(sm.threads, sm.config.get("device", "auto"))  # errors land in the log
     model = load_checkpoint(sm.input.ckpt)
     tiles = list_images(Path(sm.input.tiles).parent)
-    s = channel_surfaces(model, tiles, sm.params.input_size, loi_index=3, n=sm.params.n_images,
-                         device=resolve_device(sm.config.get("device", "auto")))
+    s = channel_surfaces(model, tiles, sm.params.input_size, loi_index=3, n=sm.params.n_images, device=device)
     print(f"{s.loi} channel {s.channel}: PPP max {s.ppp().max():.4g} over {len(s.twin)} crops", flush=True)
     caption = f"{model.arch} {model.padding}, {Path(sm.input.ckpt).stem}, {sm.params.input_size} px"
     save(fig1_surfaces(s, caption=caption), sm.output.png, sm.output.pdf)

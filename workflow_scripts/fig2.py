@@ -2,24 +2,21 @@
 from pathlib import Path
 
 import pandas as pd
-import torch
-
 from pppcore import align
 from pppcore.checkpoint import load_checkpoint
 from pppcore.extract import measure_folder
 from pppcore.io import log_to, write_text
 from pppcore.plots import fig2_principal_shift, save
-from pppcore.runtime import resolve_device, tune_malloc
+from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-tune_malloc()
-torch.set_num_threads(sm.threads)
 p = sm.params.ppp
 with log_to(sm.log[0]):
+    device = prepare_job(sm.threads, sm.config.get("device", "auto"))  # errors land in the log
     model = load_checkpoint(sm.input.ckpt)
     exact = align(model, p["input_size"])
     print(exact.table(), "\nnaive centred crop: input margins", exact.centred().input_margins, flush=True)
-    kw = dict(max_images=p.get("max_images", 0), batch_size=p.get("batch_size", 8), device=resolve_device(sm.config.get("device", "auto")))
+    kw = dict(max_images=p.get("max_images", 0), batch_size=p.get("batch_size", 8), device=device)
     tiles = Path(sm.input.tiles).parent
     results = {how: measure_folder(model, tiles, p["input_size"], alignment=a, **kw) for how, a in (("exact", exact), ("naive", exact.centred()))}
     rows = [{"alignment": how, "layer": k, "mae_ppp": r.mae_ppp, "snr_ppp": r.snr_ppp} for how, res in results.items() for k, r in res.items()]

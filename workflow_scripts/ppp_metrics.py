@@ -1,19 +1,16 @@
 """Glue: rule ppp_metrics -> pppcore.extract (one checkpoint over the tile set)."""
 from pathlib import Path
 
-import torch
-
 from pppcore.extract import extract_ppp
 from pppcore.io import log_to
-from pppcore.runtime import resolve_device, tune_malloc
+from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-tune_malloc()
-torch.set_num_threads(sm.threads)
 p = sm.params.ppp
 with log_to(sm.log[0]):
+    device = prepare_job(sm.threads, sm.config.get("device", "auto"))  # errors land in the log
     extract_ppp(
         sm.input.ckpt, Path(sm.input.tiles).parent, p["input_size"], sm.output.json, sm.output.npz,
         max_images=p.get("max_images", 0), batch_size=p.get("batch_size", 8),
-        device=resolve_device(sm.config.get("device", "auto")),
+        device=device,
     )

@@ -3,19 +3,15 @@ import os
 import shutil
 from pathlib import Path
 
-import torch
-
 from pppcore import build_model
 from pppcore.alignment import min_input_size
 from pppcore.data.resized import Resized
 from pppcore.data.training_sets import training_sets
 from pppcore.io import log_to
-from pppcore.runtime import resolve_device, tune_malloc
+from pppcore.runtime import prepare_job
 from pppcore.train import TrainConfig, train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-tune_malloc()
-torch.set_num_threads(sm.threads)
 t = sm.params.train
 arch_cfg = dict(t["archs"][sm.wildcards.arch])
 width = arch_cfg.pop("width", 1.0)
@@ -33,6 +29,7 @@ def publish(src: Path, dst: str) -> None:
 
 
 with log_to(sm.log[0]):
+    device = prepare_job(sm.threads, sm.config.get("device", "auto"))  # errors land in the log
     train_set, val_set, num_classes = training_sets(task, t)
     if sm.wildcards.padding == "none":  # a padless net cannot see the configured size: same images, more pixels
         need = min_input_size(build_model(sm.wildcards.arch, "none", num_classes=num_classes, width=width))
@@ -44,7 +41,6 @@ with log_to(sm.log[0]):
         epochs=t["epochs"], ckpt_every=t["ckpt_every"], batch_size=t.get("batch_size", 32), lr=t.get("lr", 0.05),
         warmup_epochs=t.get("warmup_epochs", 1.0), nesterov=t.get("nesterov", True), zero_init_residual=zero_init, task=task, model_kwargs=arch_cfg or None,
     )
-    device = resolve_device(sm.config.get("device", "auto"))
     train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=device, workers=t.get("workers", 0))
     for src, dst in zip(sorted(state_dir.glob("epoch_*.pt")), sm.output.ckpts):
         assert Path(dst).name == src.name, f"{src} does not match declared output {dst}"

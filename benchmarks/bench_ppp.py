@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from pppcore import align, build_model, make_twin, measure_ppp
-from pppcore.data.synthetic import iter_synthetic_images, synthetic_images
+from pppcore.repro.data.synthetic import iter_synthetic_images, synthetic_images
 from pppcore.images import center_crop, normalize
 from pppcore.runtime import tune_malloc
 

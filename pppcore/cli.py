@@ -1,4 +1,7 @@
-"""Command line: ``python -m pppcore {align, measure, train, extract, demo}``."""
+"""Command line of the metric core: ``python -m pppcore {align, measure, extract}``.
+
+Training and the demo belong to the reproduction: ``python -m pppcore.repro {train, demo}``.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def format_results(results: dict) -> str:
     return "\n".join(lines)
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
+def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", required=True, choices=ARCHS)
     p.add_argument("--padding", default=None, choices=PADDINGS, help="default: zeros, or the checkpoint's")
     p.add_argument("--width", type=float, default=1.0, help="channel multiplier (ignored with --checkpoint)")
@@ -54,22 +57,6 @@ def cmd_measure(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from .data.procedural import ObjectShapes
-    from .train import TrainConfig, train
-
-    cfg = TrainConfig(
-        arch=args.arch, padding=args.padding or "zeros", seed=args.seed, width=args.width, num_classes=args.num_classes,
-        epochs=args.epochs, ckpt_every=args.ckpt_every, batch_size=args.batch_size, lr=args.lr,
-        model_kwargs={"batch_norm": True} if args.batch_norm else None,
-    )
-    train_set = ObjectShapes(args.n_train, args.image_size, args.num_classes, seed=2 * args.data_seed)
-    val_set = ObjectShapes(args.n_val, args.image_size, args.num_classes, seed=2 * args.data_seed + 1)
-    log = train(cfg, train_set, val_set, args.out, args.state or Path(args.out) / "train_state.pt")
-    print(f"done: {len(log)} epochs, val_acc {log[-1]['val_acc'] if log else float('nan'):.3f}")
-    return 0
-
-
 def cmd_extract(args: argparse.Namespace) -> int:
     from .extract import extract_ppp
 
@@ -78,21 +65,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    run_demo(Path(args.out), n_images=args.n_images)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pppcore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("align", help="print the big crop and margins (paper Appendix A layout)")
-    _model_args(p)
+    model_args(p)
     p.set_defaults(func=cmd_align)
     p = sub.add_parser("measure", help="PPP of a model over a folder of images")
-    _model_args(p)
+    model_args(p)
     p.add_argument("--checkpoint", help="our checkpoint or a bare (e.g. torchvision) state_dict")
     p.add_argument("--images", required=True, help="folder of images at least as large as the big crop")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
@@ -101,22 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of randn padding")
     p.add_argument("--out", help="write the metrics as JSON here")
     p.set_defaults(func=cmd_measure)
-    p = sub.add_parser("train", help="train on the procedural object-shapes set, resumably")
-    _model_args(p)
-    p.set_defaults(num_classes=10)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-norm", action="store_true", help="VGG with BatchNorm (vgg19_bn)")
-    p.add_argument("--data-seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--ckpt-every", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--n-train", type=int, default=2000)
-    p.add_argument("--n-val", type=int, default=500)
-    p.add_argument("--image-size", type=int, default=64)
-    p.add_argument("--out", required=True, help="folder for epoch_XXX.pt and log.csv")
-    p.add_argument("--state", default=None, help="resume state (default: OUT/train_state.pt)")
-    p.set_defaults(func=cmd_train)
     p = sub.add_parser("extract", help="PPP of one checkpoint -> small JSON + NPZ (the workflow's extraction step)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--images", required=True)
@@ -128,18 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_extract)
-    p = sub.add_parser("demo", help="a small offline PPP measurement (the default main job for now)")
-    p.add_argument("--out", default="results/demo")
-    p.add_argument("--n-images", type=int, default=16)
-    p.set_defaults(func=cmd_demo)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse, tune the allocator, run the sub-command; bad input -> exit 2 with one line."""
+    args = parser.parse_args(argv)
     tune_malloc()
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser(), argv)

@@ -227,9 +227,11 @@ def measure_ppp(
     accumulator = PPPAccumulator(alignment)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=_count(images), unit="img", desc=f"PPP {model.arch}/{model.padding}")
+        try:
+            from tqdm.auto import tqdm  # optional: the core needs only torch, numpy and pillow
+        except ImportError:
+            tqdm = None
+        bar = tqdm and tqdm(total=_count(images), unit="img", desc=f"PPP {model.arch}/{model.padding}")
     with torch.no_grad():
         for big in big_crops(images, alignment.big_size, batch_size):
             big = big.to(device, non_blocking=True)

@@ -4,7 +4,7 @@
 # training paddings, which need not include every BHV padding.
 BHV = config["bhv"]
 # (padding, conv type) per job; padding none runs once, as conv type valid
-# (same list as pppcore.bhv.variants, not imported: parsing the workflow stays torch-free).
+# (same list as pppcore.repro.bhv.variants, not imported: parsing the workflow stays torch-free).
 BHV_NETS = [(p, c) for p in BHV["paddings"] if p != "none" for c in BHV["conv_types"]]
 BHV_NETS += [("none", "valid")] * ("none" in BHV["paddings"])
 

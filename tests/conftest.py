@@ -54,7 +54,7 @@ def write_images(folder, n: int, size: int, seed: int, prefix: str = "tile_"):
     import numpy as np
     from PIL import Image
 
-    from pppcore.data.synthetic import synthetic_images
+    from pppcore.repro.data.synthetic import synthetic_images
 
     folder.mkdir(parents=True)
     for i, img in enumerate(synthetic_images(n, size, seed=seed)):

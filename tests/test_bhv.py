@@ -1,4 +1,4 @@
-"""BHV test (pppcore.bhv): generator by construction, network geometry, metrics, workflow."""
+"""BHV test (pppcore.repro.bhv): generator by construction, network geometry, metrics, workflow."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from pppcore.bhv import (
+from pppcore.repro.bhv import (
     BACKGROUNDS, BHVConfig, BHVNet, dissimilar, evaluate, fit, inconsistency, make_splits, pad_amount, render,
     run_variant, sample_layout, trajectories, variants,
 )
@@ -245,7 +245,7 @@ def test_variants_match_the_workflow_grid(tmp_path):
 
 
 def test_fig3_draws_both_backgrounds():
-    from pppcore.bhv_plots import fig3_samples
+    from pppcore.repro.bhv_plots import fig3_samples
 
     fig = fig3_samples(("black", "grey"), seed=0)
     assert len(fig.axes) == 8

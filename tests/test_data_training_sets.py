@@ -6,9 +6,9 @@ import pytest
 import torch
 from PIL import Image
 
-from pppcore.data.imagefolder import DUTS, ImageFolderClassification
-from pppcore.data.salient import SalientObjects
-from pppcore.data.training_sets import training_sets
+from pppcore.repro.data.imagefolder import DUTS, ImageFolderClassification
+from pppcore.repro.data.salient import SalientObjects
+from pppcore.repro.data.training_sets import training_sets
 
 
 def save(path, array, fmt=None):

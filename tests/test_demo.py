@@ -1,10 +1,10 @@
 import json
 
-from pppcore.cli import main
+from pppcore.repro.cli import main
 
 
 def test_demo_writes_every_output(tmp_path, capsys):
-    """The library demo (`python -m pppcore demo`), on two images (the full run uses 16)."""
+    """The library demo (`python -m pppcore.repro demo`), on two images (the full run uses 16)."""
     assert main(["demo", "--out", str(tmp_path), "--n-images", "2"]) == 0
     rows = json.loads((tmp_path / "ppp_demo.json").read_text())["rows"]
     assert len(rows) == 3 * 5 * 4  # archs x paddings x LoIs

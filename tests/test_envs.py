@@ -47,6 +47,11 @@ def pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
+def runtime_requirements() -> list[Requirement]:
+    """What a workflow job needs: the core's dependencies plus the [workflow] extra."""
+    return [Requirement(r) for r in pyproject()["dependencies"] + pyproject()["optional-dependencies"]["workflow"]]
+
+
 def rule_envs() -> dict[str, tuple[str, str | None]]:
     """Rule -> (conda env path as written, script path or None), parsed from rules/*.smk."""
     rules = {}
@@ -107,7 +112,7 @@ def _module_files(dotted: str) -> list[Path]:
 @pytest.mark.parametrize("env", ENVS, ids=lambda p: p.stem)
 def test_env_parses_and_floors_match_pyproject(env):
     specs = env_specs(env)
-    floors = {PYPI_TO_CONDA.get(r.name, r.name): str(r.specifier) for r in map(Requirement, pyproject()["dependencies"])}
+    floors = {PYPI_TO_CONDA.get(r.name, r.name): str(r.specifier) for r in runtime_requirements()}
     for name, spec in specs.items():
         if name in floors:
             assert str(spec.version) == floors[name], f"{env.name}: {name} {spec.version} but pyproject.toml says {floors[name]}"
@@ -123,7 +128,7 @@ def test_env_parses_and_floors_match_pyproject(env):
 def test_torch_env_is_the_cuda_build_and_holds_every_runtime_dependency():
     specs = env_specs(ROOT / "envs" / "torch.yaml")
     assert str(specs["pytorch"].build) == "cuda*"
-    reqs = [Requirement(r) for r in pyproject()["dependencies"]]
+    reqs = runtime_requirements()
     needed = {PYPI_TO_CONDA.get(r.name, r.name) for r in reqs if not r.name.startswith("snakemake")}  # the driver's, not a job's
     assert needed <= specs.keys(), needed - specs.keys()
     for small in ("plot", "data"):  # login-node envs: the small CPU build
@@ -147,7 +152,7 @@ def test_every_rule_has_an_env_that_covers_its_script():
 
 
 def test_third_party_imports_follow_pppcore():
-    # The walker itself: fig5's script imports only pppcore, yet needs matplotlib via pppcore.plots.
+    # The walker itself: fig5's script imports only pppcore, yet needs matplotlib via pppcore.repro.plots.
     found = third_party_imports(ROOT / "workflow_scripts" / "fig5.py")
     assert {"matplotlib", "pandas", "torch"} <= found
 

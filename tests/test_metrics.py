@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from pppcore import PPPAccumulator, align, make_twin, measure_ppp
-from pppcore.data.synthetic import synthetic_images
+from pppcore.repro.data.synthetic import synthetic_images
 from pppcore.images import normalize
 from pppcore.metrics import SIGMA_REL_FLOOR
 

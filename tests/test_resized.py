@@ -1,7 +1,7 @@
 import torch
 
-from pppcore.data.procedural import ObjectShapes
-from pppcore.data.resized import Resized
+from pppcore.repro.data.procedural import ObjectShapes
+from pppcore.repro.data.resized import Resized
 
 
 def test_images_are_resized_and_labels_kept():

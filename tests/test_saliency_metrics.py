@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from pppcore.saliency_metrics import gaussian_kernel, nearest_foreground, weighted_f_measure
+from pppcore.repro.saliency_metrics import gaussian_kernel, nearest_foreground, weighted_f_measure
 
 
 def square_gt(size=40, lo=10, hi=30):

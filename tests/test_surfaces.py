@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from pppcore import align, measure_ppp
-from pppcore.surfaces import channel_surfaces, random_crops
+from pppcore.repro.surfaces import channel_surfaces, random_crops
 
 from conftest import small_model
 

@@ -1,4 +1,4 @@
-"""Table 1 (pppcore.table1): aggregation, row order and the paper's green/red marks."""
+"""Table 1 (pppcore.repro.table1): aggregation, row order and the paper's green/red marks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pppcore.io import write_json
-from pppcore.table1 import PREAMBLE, collect, marks, table1, table1_latex
+from pppcore.repro.table1 import PREAMBLE, collect, marks, table1, table1_latex
 
 # (padding, conv type) -> per background: two trials of (similar, dissimilar, inconsistency)
 TRIALS = {

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pppcore.tables import collect, collect_posenet, marks, table2, table2_latex
+from pppcore.repro.tables import collect, collect_posenet, marks, table2, table2_latex
 
 LAYERS = ("layer1", "layer2", "layer3", "layer4")
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from PIL import Image
 
-from pppcore.data.tiles import (
+from pppcore.repro.data.tiles import (
     InvalidTile,
     MosaicSpec,
     TileClient,

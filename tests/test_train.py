@@ -12,16 +12,16 @@ import torch
 
 from pppcore import align, measure_ppp
 from pppcore.checkpoint import load_checkpoint
-from pppcore.data.procedural import ObjectShapes
-from pppcore.data.salient import SalientObjects
-from pppcore.train import TrainConfig, learning_rate, train
+from pppcore.repro.data.procedural import ObjectShapes
+from pppcore.repro.data.salient import SalientObjects
+from pppcore.repro.train import TrainConfig, learning_rate, train
 
 ARGS = ["--arch", "vgg19", "--batch-norm", "--width", "0.125", "--epochs", "6", "--ckpt-every", "2", "--n-train", "320", "--n-val", "64", "--seed", "3"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # same thread count in every run: same float sums
 
 
 def start(out, state=None):
-    cmd = [sys.executable, "-m", "pppcore", "train", *ARGS, "--out", str(out)] + (["--state", str(state)] if state else [])
+    cmd = [sys.executable, "-m", "pppcore.repro", "train", *ARGS, "--out", str(out)] + (["--state", str(state)] if state else [])
     return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
 

@@ -1,5 +1,5 @@
-"""Glue: rule bhv -> pppcore.bhv (all trials of one network, one JSON per background)."""
-from pppcore.bhv import BHVConfig, run_variant
+"""Glue: rule bhv -> pppcore.repro.bhv (all trials of one network, one JSON per background)."""
+from pppcore.repro.bhv import BHVConfig, run_variant
 from pppcore.io import log_to, write_json
 from pppcore.runtime import prepare_job
 

@@ -1,12 +1,12 @@
-"""Glue: rule fig1 -> pppcore.surfaces on random crops of the tiles, plotted by pppcore.plots."""
+"""Glue: rule fig1 -> pppcore.repro.surfaces on random crops of the tiles, plotted by pppcore.repro.plots."""
 from pathlib import Path
 
 from pppcore.checkpoint import load_checkpoint
 from pppcore.images import list_images
 from pppcore.io import log_to
-from pppcore.plots import fig1_surfaces, save
+from pppcore.repro.plots import fig1_surfaces, save
 from pppcore.runtime import prepare_job
-from pppcore.surfaces import channel_surfaces
+from pppcore.repro.surfaces import channel_surfaces
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

@@ -6,7 +6,7 @@ from pppcore import align
 from pppcore.checkpoint import load_checkpoint
 from pppcore.extract import measure_folder
 from pppcore.io import log_to, write_text
-from pppcore.plots import fig2_principal_shift, save
+from pppcore.repro.plots import fig2_principal_shift, save
 from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

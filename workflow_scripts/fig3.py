@@ -1,7 +1,7 @@
-"""Glue: rule fig3 -> pppcore.bhv_plots."""
-from pppcore.bhv_plots import fig3_samples
+"""Glue: rule fig3 -> pppcore.repro.bhv_plots."""
+from pppcore.repro.bhv_plots import fig3_samples
 from pppcore.io import log_to
-from pppcore.plots import save
+from pppcore.repro.plots import save
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

@@ -1,6 +1,6 @@
-"""Glue: rule fig4 -> pppcore.plots (first seed, epoch 0 vs last epoch)."""
+"""Glue: rule fig4 -> pppcore.repro.plots (first seed, epoch 0 vs last epoch)."""
 from pppcore.io import log_to
-from pppcore.plots import fig4_grid, load_maps, save
+from pppcore.repro.plots import fig4_grid, load_maps, save
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

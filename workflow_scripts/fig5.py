@@ -1,7 +1,7 @@
-"""Glue: rule fig5 -> pppcore.plots."""
+"""Glue: rule fig5 -> pppcore.repro.plots."""
 from pppcore.io import log_to
-from pppcore.plots import fig5_chronological, save
-from pppcore.tables import collect
+from pppcore.repro.plots import fig5_chronological, save
+from pppcore.repro.tables import collect
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

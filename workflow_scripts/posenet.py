@@ -1,8 +1,8 @@
-"""Glue: rule posenet -> pppcore.posenet (one checkpoint: features once, every trial)."""
+"""Glue: rule posenet -> pppcore.repro.posenet (one checkpoint: features once, every trial)."""
 from pathlib import Path
 
 from pppcore.io import log_to
-from pppcore.posenet import config_from, posenet_checkpoint
+from pppcore.repro.posenet import config_from, posenet_checkpoint
 from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

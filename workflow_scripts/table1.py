@@ -1,6 +1,6 @@
-"""Glue: rule table1 -> pppcore.table1."""
+"""Glue: rule table1 -> pppcore.repro.table1."""
 from pppcore.io import log_to, write_text
-from pppcore.table1 import collect, table1, table1_latex
+from pppcore.repro.table1 import collect, table1, table1_latex
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

@@ -1,6 +1,6 @@
-"""Glue: rule table2 -> pppcore.tables (PPP extraction JSONs + PosENet JSONs)."""
+"""Glue: rule table2 -> pppcore.repro.tables (PPP extraction JSONs + PosENet JSONs)."""
 from pppcore.io import log_to, write_text
-from pppcore.tables import collect, collect_posenet, table2, table2_latex
+from pppcore.repro.tables import collect, collect_posenet, table2, table2_latex
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

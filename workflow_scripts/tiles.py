@@ -1,4 +1,4 @@
-"""Glue: rule tiles -> pppcore.data (synthetic mosaics, XYZ download, or a local folder)."""
+"""Glue: rule tiles -> pppcore.repro.data (synthetic mosaics, XYZ download, or a local folder)."""
 from pathlib import Path
 
 from pppcore.io import log_to
@@ -8,17 +8,17 @@ out_dir = Path(snakemake.output.manifest).parent  # noqa: F821
 
 with log_to(snakemake.log[0]):  # noqa: F821
     if cfg["source"] == "synthetic":
-        from pppcore.data.synthetic_tiles import write_synthetic_mosaics
+        from pppcore.repro.data.synthetic_tiles import write_synthetic_mosaics
 
         write_synthetic_mosaics(out_dir, cfg["n"], cfg["size"], cfg["seed"])
     elif cfg["source"] == "xyz":
-        from pppcore.data.tiles import TileClient, build_mosaics, mosaic_specs
+        from pppcore.repro.data.tiles import TileClient, build_mosaics, mosaic_specs
 
         xyz = cfg["xyz"]
         client = TileClient(xyz["url_templates"], out_dir / "cache", timeout=(10.0, xyz.get("timeout_s", 20)),
                             retries=xyz.get("retries", 5), min_interval=xyz.get("min_interval_s", 0.2))
         build_mosaics(client, mosaic_specs(xyz["boxes"], xyz["zoom"], cfg["size"], cfg["n"]), out_dir)
     else:
-        from pppcore.data.folder import index_folder
+        from pppcore.repro.data.folder import index_folder
 
         index_folder(cfg["folder"], out_dir, cfg["n"], cfg["size"])

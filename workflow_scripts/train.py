@@ -1,15 +1,15 @@
-"""Glue: rule train -> pppcore.train, with the resume state outside the declared outputs."""
+"""Glue: rule train -> pppcore.repro.train, with the resume state outside the declared outputs."""
 import os
 import shutil
 from pathlib import Path
 
 from pppcore import build_model
 from pppcore.alignment import min_input_size
-from pppcore.data.resized import Resized
-from pppcore.data.training_sets import training_sets
+from pppcore.repro.data.resized import Resized
+from pppcore.repro.data.training_sets import training_sets
 from pppcore.io import log_to
 from pppcore.runtime import prepare_job
-from pppcore.train import TrainConfig, train
+from pppcore.repro.train import TrainConfig, train
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 t = sm.params.train

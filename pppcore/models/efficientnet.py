@@ -6,10 +6,9 @@ import math
 
 import torch
 from torch import nn
-from torchvision.ops import StochasticDepth
 
 from .base import PPPModel, init_weights
-from .layers import PadConv2d, Residual, SqueezeExcitation
+from .layers import PadConv2d, Residual, SqueezeExcitation, StochasticDepth
 
 # (expand ratio, kernel, stride, in channels, out channels, layers): B0, torchvision order.
 B0_STAGES: tuple[tuple[int, int, int, int, int, int], ...] = (
@@ -63,7 +62,7 @@ class MBConv(Residual):
         layers.append(SqueezeExcitation(expanded, max(1, in_ch // 4)) if squeeze_excitation else nn.Identity())
         layers.append(conv_norm(expanded, out_ch, 1, scheme=scheme, act=False, deferred_act=False))
         self.block = nn.Sequential(*layers)
-        self.stochastic_depth = StochasticDepth(drop, "row")
+        self.stochastic_depth = StochasticDepth(drop)
 
     def main_path(self) -> list[tuple[str, nn.Module]]:
         return [("block", self.block)]

@@ -112,3 +112,19 @@ class Residual(nn.Module):
     def trace_geometry(self, axis: Axis, name: str, record: dict | None, padless: bool) -> Axis:
         return trace_chain(self.main_path(), axis, name, record, padless)
 
+
+
+class StochasticDepth(nn.Module):
+    """Drop a residual branch per sample with probability ``p`` in training (torchvision's
+    ``StochasticDepth(p, "row")``, parameter-free); the identity in eval mode, where PPP is measured."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = torch.empty((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
+        return x * mask.div_(keep)

@@ -77,8 +77,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models.layers import PadConv2d
-from .padding import check_padding, seed_randn
+from ..models.layers import PadConv2d
+from ..padding import check_padding, seed_randn
 
 SIZE, BOX, KERNEL = 32, 4, 3
 LEFT_X_MAX = 9  # left square's x in 0..9

@@ -26,7 +26,7 @@ import requests
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from ..io import atomic_path
+from ...io import atomic_path
 
 TILE_SIZE = 256
 MANIFEST = "manifest.json"

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from .io import atomic_path  # noqa: E402
+from ..io import atomic_path  # noqa: E402
 
 PADDING_COLOURS = {"zeros": "tab:red", "circular": "tab:blue", "reflect": "tab:green", "replicate": "tab:orange", "randn": "tab:purple", "none": "tab:gray"}
 

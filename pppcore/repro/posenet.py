@@ -51,10 +51,10 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
-from .images import list_images, normalize as imagenet_normalize, to_tensor
-from .models import VGG, PPPModel
-from .models.layers import PadMaxPool2d
-from .padding import seed_randn
+from ..images import list_images, normalize as imagenet_normalize, to_tensor
+from ..models import VGG, PPPModel
+from ..models.layers import PadMaxPool2d
+from ..padding import seed_randn
 
 FEATURE_SIZE = 28  # every tap is resized to 28 x 28 (the original's choice)
 MOMENTUM, WEIGHT_DECAY = 0.9, 1e-4
@@ -323,9 +323,9 @@ def _json_num(v: Any) -> Any:
 
 def posenet_checkpoint(checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
     """The workflow step: features of one checkpoint once, ``trials`` PEMs, one JSON (NaN -> null)."""
-    from .alignment import min_input_size
-    from .checkpoint import load_checkpoint
-    from .io import write_json
+    from ..alignment import min_input_size
+    from ..checkpoint import load_checkpoint
+    from ..io import write_json
 
     model = load_checkpoint(checkpoint)
     need = min_input_size(model)

@@ -19,7 +19,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from ..images import IMAGE_SUFFIXES, list_images
+from ...images import IMAGE_SUFFIXES, list_images
 
 DUTS_SPLITS = ("DUTS-TR", "DUTS-TE")
 

@@ -27,11 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from .checkpoint import save_checkpoint
-from .images import normalize
-from .io import torch_save, write_text
-from .models import build_model
-from .padding import seed_randn
+from ..checkpoint import save_checkpoint
+from ..images import normalize
+from ..io import torch_save, write_text
+from ..models import build_model
+from ..padding import seed_randn
 from .saliency_metrics import weighted_f_measure
 
 LOG_FIELDS = ("epoch", "train_loss", "train_acc", "val_acc", "performance", "lr", "seconds")
@@ -91,7 +91,7 @@ def zero_init_residual(model: torch.nn.Module) -> int:
     torchvision's ``zero_init_residual``): each block starts as the identity. Without it
     the 50-layer net's early gradients explode and a few hundred CPU steps learn nothing.
     Returns how many blocks were changed (0 for non-ResNets)."""
-    from .models.resnet import Bottleneck
+    from ..models.resnet import Bottleneck
 
     blocks = [m for m in model.modules() if isinstance(m, Bottleneck)]
     for block in blocks:

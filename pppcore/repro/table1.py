@@ -18,7 +18,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from .padding import PADDINGS
+from ..padding import PADDINGS
 
 METRICS = ("similar", "dissimilar", "diff", "inconsistency")
 # How each column ranks: larger is better, smaller is better, or closer to zero is better.

@@ -9,8 +9,8 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from ..images import list_images
-from ..io import atomic_path
+from ...images import list_images
+from ...io import atomic_path
 from .tiles import sha256_file, write_manifest
 
 

@@ -1,4 +1,4 @@
-"""The offline demo measurement run by the README's main command (until the workflow lands).
+"""The offline library demo (``python -m pppcore.repro demo``).
 
 Random-init models at CPU width (BatchNorm statistics set from the images, as training
 would), procedural images, every architecture x padding: the
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import torch
 
-from .alignment import align
-from .cli import format_results
-from .io import atomic_path, write_json
+from ..alignment import align
+from ..cli import format_results
+from ..io import atomic_path, write_json
 from .data.synthetic import synthetic_images
-from .metrics import measure_ppp
-from .images import center_crop, normalize as imagenet_normalize
-from .models import build_model
-from .models.base import calibrate_batchnorm
+from ..metrics import measure_ppp
+from ..images import center_crop, normalize as imagenet_normalize
+from ..models import build_model
+from ..models.base import calibrate_batchnorm
 
 DEMO_WIDTH = {"vgg19": 0.125, "resnet50": 0.25, "efficientnet_b0": 0.25}
 DEMO_PADDINGS = ("zeros", "circular", "reflect", "replicate", "randn")

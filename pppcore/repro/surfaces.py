@@ -15,11 +15,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .alignment import align
-from .images import ImageLike, normalize, to_tensor
-from .models.base import PPPModel
-from .padding import seed_randn
-from .twin import make_twin
+from ..alignment import align
+from ..images import ImageLike, normalize, to_tensor
+from ..models.base import PPPModel
+from ..padding import seed_randn
+from ..twin import make_twin
 
 
 @dataclass

@@ -46,6 +46,15 @@ rule all:
 include: "rules/report.smk"
 
 
-# Under a cluster executor (profiles/slurm) the data steps (downloads need the internet) and
-# the plot/table steps (seconds each) run on the submitting host; torch-env steps are submitted.
-workflow.localrules(*(r.name for r in workflow.rules if str(r.conda_env).endswith(("data.yaml", "plot.yaml"))))
+# Under a cluster executor (profiles/slurm) the data step (downloads need the internet) and
+# the plot/table steps (seconds each) run on the submitting host; training, extraction,
+# PosENet, BHV and Figs 1-2 (torch on a GPU) are submitted.
+localrules:
+    all,
+    tiles,
+    table1,
+    table2,
+    fig3,
+    fig4,
+    fig5,
+    report,

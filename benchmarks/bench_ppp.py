@@ -27,6 +27,7 @@ import torch
 from pppcore import align, build_model, make_twin, measure_ppp
 from pppcore.repro.data.synthetic import iter_synthetic_images, synthetic_images
 from pppcore.images import center_crop, normalize
+from pppcore.metrics import paired_features
 from pppcore.runtime import tune_malloc
 
 WIDTHS = {"vgg19": 0.125, "resnet50": 0.25, "efficientnet_b0": 0.25}
@@ -51,8 +52,7 @@ def timing(arch: str, size: int, n: int, batch: int, device: torch.device, repea
     def bare() -> None:
         with torch.no_grad():
             for big in batches:
-                model.features(alignment.regular_crop(big))
-                twin.features(big)
+                paired_features(model, twin, alignment, big)
         sync(device)
 
     def full() -> None:

@@ -229,3 +229,10 @@ def min_input_size(model: PPPModel, limit: int = 4096) -> int:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
     return lo
+
+
+def input_size_for(model: PPPModel, size: int) -> int:
+    """The input ``model`` runs at when ``size`` is asked for: ``size`` itself, or, for a net
+    that cannot see it (``none`` padding shrinks every map), its :func:`min_input_size`. The one
+    rule that training, extraction and PosENet follow for padless models."""
+    return size if model.padding != "none" else max(size, min_input_size(model))

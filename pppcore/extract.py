@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .alignment import Alignment, align, min_input_size
+from .alignment import Alignment, align, input_size_for
 from .checkpoint import load_checkpoint
 from .io import atomic_path, write_json
 from .images import list_images
@@ -84,7 +84,7 @@ def extract_ppp(
     measured at its smallest valid size instead (it is its own twin: PPP is 0 either way).
     """
     model = load_checkpoint(checkpoint)
-    size = max(input_size, min_input_size(model))
+    size = input_size_for(model, input_size)
     if size != input_size:
         print(f"{model.arch}/{model.padding}: measured at {size} px, the smallest input that reaches its last LoI", flush=True)
     return measure_folder(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Union
 
 import numpy as np
 import torch
@@ -29,6 +31,28 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
+@contextmanager
+def _reading(path: str | os.PathLike) -> Iterator[None]:
+    """Turn PIL's many failure modes (unknown format, truncated data, missing file) into one
+    ``ValueError`` that names the file: the user must learn which of thousands is bad."""
+    try:
+        yield
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"image {path}: cannot be read as an image ({err})") from err
+
+
+def load_image(path: str | os.PathLike, mode: str = "RGB") -> Image.Image:
+    """The image at ``path``, fully decoded and converted to ``mode`` (RGB; ``L`` for masks)."""
+    with _reading(path), Image.open(path) as img:
+        return img.convert(mode)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) of the image at ``path`` from its header, without decoding the pixels."""
+    with _reading(path), Image.open(path) as img:
+        return img.size
+
+
 def to_tensor(item: ImageLike, name: str) -> torch.Tensor:
     """A 3 x H x W float tensor in [0, 1]; ``name`` identifies ``item`` in errors."""
     if isinstance(item, torch.Tensor):
@@ -36,11 +60,7 @@ def to_tensor(item: ImageLike, name: str) -> torch.Tensor:
             raise ValueError(f"image {name}: expected a C x H x W tensor with C in (1, 3), got shape {tuple(item.shape)}")
         return item.float().expand(3, -1, -1)
     if isinstance(item, (str, os.PathLike)):
-        try:
-            with Image.open(item) as img:
-                item = img.convert("RGB")
-        except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"image {item}: cannot be read as an image ({err})") from err
+        item = load_image(item)
     if isinstance(item, Image.Image):
         array = np.asarray(item.convert("RGB"), dtype=np.float32) / 255.0
         return torch.from_numpy(array).permute(2, 0, 1).contiguous()

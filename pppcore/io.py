@@ -1,8 +1,10 @@
-"""Atomic file writes: a reader never sees half a file, a crash never leaves one."""
+"""Atomic file writes (a reader never sees half a file, a crash never leaves one) and JSON
+that stays JSON (no ``NaN``/``Infinity`` tokens: strict readers reject them)."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import traceback
@@ -28,13 +30,35 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.remove(tmp)
 
 
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN/inf float (in nested dicts, lists, tuples) as ``None``: JSON ``null``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def nan_if_null(value: float | None) -> float:
+    """The inverse of :func:`json_safe` for one number read back: ``null`` -> NaN."""
+    return math.nan if value is None else value
+
+
 def write_json(path: str | os.PathLike, payload: Any) -> None:
-    write_text(path, json.dumps(payload, indent=2) + "\n")
+    """``payload`` as indented JSON, non-finite numbers as ``null`` (see :func:`json_safe`)."""
+    write_text(path, json.dumps(json_safe(payload), indent=2, allow_nan=False) + "\n")
 
 
 def torch_save(obj: Any, path: str | os.PathLike) -> None:

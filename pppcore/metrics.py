@@ -1,6 +1,6 @@
 """PPP maps, MAE-PPP and SNR-PPP (paper Eq. 3-5), streamed over any number of images.
 
-Definitions (DESIGN §3; the paper leaves the axes open), per layer of interest k, with
+Definitions (the paper's Eq. 3-5 leave the axes open; these are ours), per layer of interest k, with
 A_n the regular feature and O_n the aligned twin feature of image n (C x H x W) and
 D_n = |O_n - A_n|:
 
@@ -26,6 +26,7 @@ import torch
 
 from .alignment import Alignment, align
 from .images import ImageLike, big_crops, normalize as imagenet_normalize
+from .io import json_safe
 from .models.base import PPPModel
 from .padding import seed_randn
 from .twin import make_twin
@@ -63,21 +64,18 @@ class PPPResult:
         return getattr(self, key)
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready scalars (NaN written as ``None``)."""
-        def num(v: float) -> float | None:
-            return None if math.isnan(v) else v
-
-        return {
+        """JSON-ready scalars (NaN as ``None``: a degenerate SNR, the stderr of one image)."""
+        return json_safe({
             "layer": self.layer,
             "mae_ppp": self.mae_ppp,
-            "snr_ppp": num(self.snr_ppp),
+            "snr_ppp": self.snr_ppp,
             "sigma": self.sigma,
             "mean_abs": self.mean_abs,
             "n_images": self.n_images,
-            "stderr": num(self.stderr),
+            "stderr": self.stderr,
             "degenerate": self.degenerate,
             "map_shape": list(self.ppp_map.shape),
-        }
+        })
 
 
 class _LayerState:
@@ -188,6 +186,16 @@ class PPPAccumulator:
         return self
 
 
+def paired_features(
+    model: PPPModel, twin: PPPModel, alignment: Alignment, big: torch.Tensor
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(regular, twin) features of a batch of big crops: ``model`` on the regular crop inside
+    ``big``, ``twin`` on all of ``big``. The pairing every PPP number rests on, in one place;
+    the twin features are raw (``alignment.align_twin`` or :class:`PPPAccumulator` crops them).
+    """
+    return model.features(alignment.regular_crop(big)), twin.features(big)
+
+
 def _count(images: Iterable[ImageLike]) -> int | None:
     return len(images) if hasattr(images, "__len__") else None
 
@@ -237,7 +245,7 @@ def measure_ppp(
             big = big.to(device, non_blocking=True)
             if normalize:
                 big = imagenet_normalize(big, inplace=True)  # a fresh batch from big_crops
-            accumulator.update(model.features(alignment.regular_crop(big)), twin.features(big))
+            accumulator.update(*paired_features(model, twin, alignment, big))
             if bar is not None:
                 bar.update(len(big))
     if bar is not None:

@@ -52,6 +52,7 @@ rule fig3:
     params:
         backgrounds=BHV["backgrounds"],
         seed=BHV["seed"],
+        plots=config["plots"],
     conda:
         "../envs/plot.yaml"
     log:

@@ -1,10 +1,30 @@
-# Helpers shared by all rules (paths and the run grid), derived from config.
+# Helpers shared by all rules (paths, the run grid, and what each job's params may hold),
+# derived from the validated config (the schema has filled in every default).
+#
+# A job's params hold only what determines its own outputs, so growing the grid (a seed, a
+# padding, an arch) or changing one arch's entry never reruns a finished job of another
+# grid point: no grid list (archs, paddings, seeds) and no other arch's settings.
 
 R = config["results"]
 TRAIN = config["train"]
 ARCHS = list(TRAIN["archs"])
 PADDINGS = TRAIN["paddings"]
 SEEDS = TRAIN["seeds"]
+GRID_KEYS = ("archs", "paddings", "seeds")
+# Read by the jobs straight from config, never params: they cannot change any result.
+RUNTIME_KEYS = ("workers",)
+# The training recipe shared by every grid point (epochs, lr, batch size, ...).
+TRAIN_RECIPE = {k: v for k, v in TRAIN.items() if k not in (*GRID_KEYS, *RUNTIME_KEYS, "data")}
+
+
+def arch_entry(wildcards):
+    """The arch's own train.archs entry (width, task, batch_norm, ...)."""
+    return TRAIN["archs"][wildcards.arch]
+
+
+def arch_data(wildcards):
+    """train.data of the arch's own task only: a saliency source never reruns a classifier."""
+    return TRAIN["data"][TRAIN["archs"][wildcards.arch]["task"]]
 
 
 def ckpt_epochs():

@@ -21,6 +21,8 @@ rule fig5:
     output:
         png=report(f"{R}/figures/fig5_chronological_ppp.png", caption="../report/fig5.rst", category="Figures"),
         pdf=f"{R}/figures/fig5_chronological_ppp.pdf",
+    params:
+        plots=config["plots"],
     conda:
         "../envs/plot.yaml"
     log:
@@ -40,6 +42,7 @@ rule fig4:
         pdf=f"{R}/figures/fig4_ppp_grid.pdf",
     params:
         panels=[(arch, padding, stage) for arch, padding, stage, _ in fig4_panels()],
+        plots=config["plots"],
     conda:
         "../envs/plot.yaml"
     log:
@@ -60,6 +63,7 @@ rule fig2:
         csv=f"{R}/figures/fig2_principal_point_shift.csv",
     params:
         ppp=config["ppp"],
+        plots=config["plots"],
     threads: 2
     conda:
         "../envs/torch.yaml"
@@ -80,7 +84,8 @@ rule fig1:
         pdf=f"{R}/figures/fig1_ppp_surfaces.pdf",
     params:
         input_size=config["ppp"]["input_size"],
-        n_images=config.get("fig1", {}).get("n_images", 64),
+        n_images=config["fig1"]["n_images"],
+        plots=config["plots"],
     threads: 2
     conda:
         "../envs/torch.yaml"

@@ -3,7 +3,7 @@ import pytest
 from pppcore import align
 from pppcore.alignment import Margins
 
-from conftest import MEASURED_ARCHS, small_model
+from helpers import MEASURED_ARCHS, small_model
 
 PAPER = {  # paper Appendix A at 224 px: big crop, input (top, bottom), LoI (top, bottom)
     "vgg19": (460, (118, 118), [(56, 56), (24, 24), (8, 8), (0, 0)]),
@@ -76,7 +76,7 @@ def test_centred_alignment_splits_margins_evenly_and_breaks_resnet_exactness():
     import torch
 
     from pppcore import measure_ppp
-    from test_twin import periodic_image
+    from helpers import periodic_image
 
     vgg = align(small_model("vgg19"), 224)
     assert vgg.centred().input_margins == vgg.input_margins  # symmetric already

@@ -17,7 +17,7 @@ from pppcore.repro.bhv import (
 )
 from pppcore.padding import RandnPad2d
 
-from test_workflow import ROOT, planned_rules, snakemake, workflow_copy
+from helpers import ROOT, planned_rules, snakemake, workflow_copy
 
 N = 4000  # samples per property test
 

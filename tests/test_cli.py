@@ -6,7 +6,7 @@ import pytest
 
 from pppcore.checkpoint import save_checkpoint
 
-from conftest import small_model, write_images
+from helpers import small_model, write_images
 
 
 def run(*args, check=True):

@@ -7,7 +7,7 @@ from pppcore.checkpoint import save_checkpoint
 from pppcore.cli import main
 from pppcore.extract import extract_ppp
 
-from conftest import small_model, write_images
+from helpers import small_model, write_images
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 import itertools
 import random
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -12,22 +13,60 @@ from pppcore.models.layers import PadConv2d
 CASES = [c for c in itertools.product(range(9, 23, 3), (1, 2, 3, 5), (1, 2), (0, 1, 2), (1, 2)) if c[3] <= (c[1] - 1) * c[4]]
 
 
+class Conv(nn.Conv2d):
+    """A real 1 x k convolution along the last axis, ones for weights, that ``trace`` can read."""
+
+    def __init__(self, kernel: int, stride: int, pad: int, dilation: int) -> None:
+        super().__init__(1, 1, (1, kernel), (1, stride), (0, pad), (1, dilation), bias=False)
+        nn.init.ones_(self.weight)
+
+    def window(self) -> tuple[int, int, int, int]:
+        return self.kernel_size[1], self.stride[1], self.padding[1], self.dilation[1]
+
+
+def support(layers: nn.Module, n: int) -> list[set[int]]:
+    """For each output pixel of ``layers`` on an ``n``-px input, the input pixels it depends on,
+    probed one pixel at a time (weights >= 0, no bias: a pixel is used iff its output is > 0)."""
+    with torch.no_grad():
+        response = layers(torch.eye(n).view(n, 1, 1, n))[:, 0, 0]  # input pixel x output pixel
+    return [set(response[:, o].nonzero().flatten().tolist()) for o in range(response.shape[1])]
+
+
 @pytest.mark.parametrize("size,kernel,stride,pad,dilation", random.Random(0).sample(CASES, 40))
 def test_axis_matches_a_real_convolution(size, kernel, stride, pad, dilation):
-    """Size, principal point and receptive field agree with what autograd sees."""
+    """Size from running the conv; principal point and receptive field from a pixel probe,
+    exact on both sides: output o uses exactly the pixels lo, lo + d, ..., hi."""
     axis = Axis(size).through(kernel, stride, pad, dilation)
-    x = torch.randn(1, 1, 1, size, requires_grad=True)
-    w = torch.rand(1, 1, 1, kernel) + 0.1
-    y = F.conv2d(x, w, stride=(1, stride), padding=(0, pad), dilation=(1, dilation))
-    assert y.shape[-1] == axis.size
+    conv = Conv(kernel, stride, pad, dilation)
+    clipped = support(conv, size)
+    # The same conv without padding on a (size + 2 pad)-px probe: the padding pixels show too.
+    unclipped = support(Conv(kernel, stride, 0, dilation), size + 2 * pad)
+    assert len(clipped) == len(unclipped) == axis.size
     for o in range(axis.size):
-        (g,) = torch.autograd.grad(y[..., o].sum(), x, retain_graph=True)
-        used = g[0, 0, 0].nonzero().flatten()
         lo, hi = axis.receptive_field(o)
-        centre = axis.offset + axis.stride * o
-        assert lo <= used.min() and used.max() <= hi
-        taps = [o * stride - pad + t * dilation for t in range(kernel)]
-        assert centre == (taps[0] + taps[-1]) / 2  # principal point = centre of the taps
+        taps = set(range(int(lo), int(hi) + 1, dilation))
+        assert (lo, hi) == (min(taps), max(taps)) and len(taps) == kernel, o
+        assert unclipped[o] == {i + pad for i in taps}, o
+        assert clipped[o] == {i for i in taps if 0 <= i < size}, o
+        assert axis.offset + axis.stride * o == (lo + hi) / 2  # principal point = centre of the taps
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chain_matches_real_convolutions(seed):
+    """Three random layers composed, checked against the real stack on a wider input: with a
+    margin m (a multiple of the total stride) around it, output o + m / stride sees, m pixels
+    further on, what output o would see with nothing clipped."""
+    rng = random.Random(seed)
+    layers = [(str(i), Conv(*rng.choice(CASES)[1:])) for i in range(3)]
+    net = nn.Sequential(OrderedDict(layers))
+    size, margin = 40, 64
+    axis = trace_chain(layers, Axis(size))
+    used = support(net, size + 2 * margin)
+    assert len(support(net, size)) == axis.size and len(used) == axis.size + 2 * margin // axis.stride
+    for o in range(axis.size):
+        pixels = used[o + margin // axis.stride]
+        assert (min(pixels) - margin, max(pixels) - margin) == axis.receptive_field(o), o
+        assert axis.offset + axis.stride * o == (min(pixels) + max(pixels)) / 2 - margin
 
 
 def test_chain_composes_offsets_and_strides():

@@ -17,7 +17,7 @@ from pppcore.extract import extract_ppp
 from pppcore.runtime import resolve_device
 from pppcore.repro.train import TrainConfig, train
 
-from conftest import write_images
+from helpers import write_images
 
 HAS_CUDA = torch.cuda.is_available()
 
@@ -37,7 +37,7 @@ def test_cuda_without_a_gpu_is_a_clear_error_not_a_cpu_fallback(spec):
 
 def tiny_train_and_extract(tmp_path, device: str) -> tuple[dict, dict]:
     """Two epochs of a width-1/8 VGG19 on 128 images, then PPP of the last checkpoint on ``device``."""
-    cfg = TrainConfig(arch="vgg19", padding="zeros", seed=0, width=0.125, epochs=2, ckpt_every=1, model_kwargs={"batch_norm": True})
+    cfg = TrainConfig(arch="vgg19", padding="zeros", seed=0, width=0.125, epochs=2, ckpt_every=1, num_classes=10, model_kwargs={"batch_norm": True})
     out = tmp_path / device
     train(cfg, ObjectShapes(128, 64, cfg.num_classes, seed=0), ObjectShapes(32, 64, cfg.num_classes, seed=1), out, out / "state.pt",
           progress=False, device=device)

@@ -8,9 +8,9 @@ from PIL import Image
 from pppcore import PPPAccumulator, align, make_twin, measure_ppp
 from pppcore.repro.data.synthetic import synthetic_images
 from pppcore.images import normalize
-from pppcore.metrics import SIGMA_REL_FLOOR
+from pppcore.metrics import SIGMA_REL_FLOOR, paired_features
 
-from conftest import small_model
+from helpers import small_model
 
 SIZE = 64
 
@@ -43,7 +43,7 @@ def naive(model, images, batch_size):
     with torch.no_grad():
         for i in range(0, len(images), batch_size):
             big = normalize(torch.stack([centre_crop(img, alignment.big_size) for img in images[i : i + batch_size]]))
-            a, o = model.features(alignment.regular_crop(big)), twin.features(big)
+            a, o = paired_features(model, twin, alignment, big)
             for k in a:
                 stored.setdefault(k, []).append((a[k].double().numpy(), alignment.align_twin(k, o[k]).double().numpy()))
     out = {}
@@ -87,7 +87,7 @@ def test_merge_equals_one_pass(resnet, images):
         with torch.no_grad():
             for img in imgs:
                 big = normalize(centre_crop(img, alignment.big_size)[None])
-                acc.update(resnet.features(alignment.regular_crop(big)), twin.features(big))
+                acc.update(*paired_features(resnet, twin, alignment, big))
         return acc
 
     whole = accumulate(images).compute()

@@ -5,7 +5,7 @@ import torchvision
 from pppcore import build_model
 from pppcore.models.layers import PadConv2d
 
-from conftest import WIDTHS, small_model
+from helpers import WIDTHS, small_model
 
 TORCHVISION = {
     ("vgg16", False): torchvision.models.vgg16,
@@ -27,7 +27,7 @@ def test_torchvision_keys_shapes_and_logits(arch, batch_norm):
     ours.load_state_dict(theirs)
     # Non-trivial BN statistics, so a misplaced norm or activation would show.
     with torch.no_grad():
-        for m_ours, m_ref in zip(ours.modules(), reference.modules()):
+        for m_ref in reference.modules():
             if isinstance(m_ref, torch.nn.BatchNorm2d):
                 m_ref.running_mean.uniform_(-0.1, 0.1)
                 m_ref.running_var.uniform_(0.5, 1.5)
@@ -49,7 +49,9 @@ def test_width_scales_channels_and_seed_fixes_weights():
     narrow = build_model("resnet50", width=0.25, seed=3)
     assert narrow.conv1.out_channels == 16 and narrow.fc.in_features == 512
     again = build_model("resnet50", width=0.25, seed=3)
-    assert all(torch.equal(a, b) for a, b in zip(narrow.state_dict().values(), again.state_dict().values()))
+    ours, theirs = narrow.state_dict(), again.state_dict()
+    assert list(ours) == list(theirs) and len(ours) > 0  # zip alone would pass a model missing layers
+    assert all(torch.equal(a, b) for a, b in zip(ours.values(), theirs.values(), strict=True))
     other = build_model("resnet50", width=0.25, seed=4)
     assert not torch.equal(narrow.conv1.weight, other.conv1.weight)
 

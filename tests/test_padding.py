@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from pppcore.models.layers import PadConv2d
 from pppcore.padding import PADDINGS, RandnPad2d, make_pad
 
-from conftest import small_model
+from helpers import small_model
 
 
 def test_unknown_scheme_lists_the_allowed_ones():

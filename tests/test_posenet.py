@@ -15,7 +15,7 @@ from pppcore.repro.posenet import (
     posenet_checkpoint, run_trials, spearman, tap_features, taps,
 )
 
-from conftest import small_model, write_images
+from helpers import small_model, write_images
 
 torch.set_num_threads(1)
 FAST = dict(trials=2, epochs=6, lr_step=4, batch_size=16, input_size=64, n_train=64, n_eval=16)

@@ -7,8 +7,7 @@ from pppcore import align, build_model
 from pppcore.checkpoint import load_checkpoint, save_checkpoint
 from pppcore.models.base import calibrate_batchnorm
 
-from conftest import PADDED, paired_features, shifted_diff, tolerance
-from test_twin import big_image, interior_mask
+from helpers import PADDED, big_image, interior_mask, paired_features, shifted_diff, tolerance
 
 KW = dict(width=0.125, batch_norm=True, seed=3)
 

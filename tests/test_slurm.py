@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_workflow import MICRO, ROOT, planned_rules, workflow_copy
+from helpers import MICRO, ROOT, planned_rules, workflow_copy
 
 _spec = importlib.util.spec_from_file_location("localcluster", ROOT / "tests" / "slurm" / "localcluster.py")
 lc = importlib.util.module_from_spec(_spec)

@@ -5,7 +5,7 @@ import torch
 from pppcore import align, measure_ppp
 from pppcore.repro.surfaces import channel_surfaces, random_crops
 
-from conftest import small_model
+from helpers import small_model
 
 
 def test_random_crops_are_seeded_and_in_bounds():

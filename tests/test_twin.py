@@ -3,26 +3,15 @@
 import pytest
 import torch
 
-from pppcore import align, make_twin
+from pppcore import align, make_twin, metrics
 from pppcore.alignment import Margins
 
-from conftest import MEASURED_ARCHS, PADDED, paired_features, shifted_diff, small_model, tolerance
+from helpers import (
+    MEASURED_ARCHS, PADDED, big_image, interior_mask, paired_features, periodic_image, shifted_diff, small_model, tolerance,
+)
 
 SIZE = 96  # large enough for interior positions at the first two or three LoIs
 NO_SE = {"efficientnet_b0": {"squeeze_excitation": False}}
-
-
-def interior_mask(alignment, path: str) -> torch.Tensor:
-    """True where the regular feature's receptive field lies inside the regular crop."""
-    masks = []
-    for axis, size in zip(alignment.axes, alignment.input_size):
-        geo = axis.regular[path]
-        masks.append(torch.tensor([geo.receptive_field(i)[0] >= 0 and geo.receptive_field(i)[1] <= size - 1 for i in range(geo.size)]))
-    return masks[0][:, None] & masks[1][None, :]
-
-
-def big_image(alignment, seed=0):
-    return torch.rand(1, 3, *alignment.big_size, generator=torch.Generator().manual_seed(seed))
 
 
 @pytest.mark.parametrize("arch", MEASURED_ARCHS)
@@ -74,13 +63,6 @@ def test_margin_off_by_one_breaks_the_interior_check(arch):
         assert diff[inside].max() > 100 * tolerance(a), f"input margin shifted by {(dy, dx)} still matches"
 
 
-def periodic_image(alignment, period: int, seed: int = 0) -> torch.Tensor:
-    tile = torch.rand(1, 3, period, period, generator=torch.Generator().manual_seed(seed))
-    h, w = alignment.big_size
-    reps = (h // period + 2, w // period + 2)
-    return tile.repeat(1, 1, *reps)[..., :h, :w]
-
-
 @pytest.mark.parametrize("arch", MEASURED_ARCHS)
 def test_circular_on_periodic_image_is_exact_everywhere(arch):
     period = 64  # divisible by the total stride (16 for VGG, 32 for the others)
@@ -104,9 +86,15 @@ def test_padding_none_is_its_own_twin(arch):
 
 @pytest.mark.parametrize("arch", MEASURED_ARCHS)
 def test_twin_shares_parameters_and_has_no_padding(arch):
+    """Every parameter and buffer is the model's own tensor (same names, same count), not a copy."""
     model = small_model(arch, "reflect")
     twin = make_twin(model)
-    assert all(p is q for p, q in zip(model.parameters(), twin.parameters()))
+    assert twin is not model
+    for ours, theirs in ((model.named_parameters(), twin.named_parameters()), (model.named_buffers(), twin.named_buffers())):
+        ours, theirs = list(ours), list(theirs)
+        assert [n for n, _ in ours] == [n for n, _ in theirs] and len(ours) > 0
+        assert all(p is q for (_, p), (_, q) in zip(ours, theirs, strict=True))
+    assert list(model.state_dict()) == list(twin.state_dict())
     assert all(getattr(m, "pad", None) is None or m.pad.amount == 0 for m in twin.modules())
     assert any(getattr(m, "pad", None) is not None and m.pad.amount for m in model.modules())
 
@@ -151,8 +139,7 @@ def test_se_pools_over_the_aligned_region_only():
     whole_map_twin = make_twin(model)  # no alignment: SE pools over the whole twin map
     image = periodic_image(alignment, period)
     with torch.no_grad():
-        regular = model.features(alignment.regular_crop(image))
-        twin_feats = whole_map_twin.features(image)
+        regular, twin_feats = metrics.paired_features(model, whole_map_twin, alignment, image)
     worst = max(
         float(shifted_diff(twin_feats[k], a, m.top, m.left).max()) / tolerance(a)
         for k, a in regular.items()

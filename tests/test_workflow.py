@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MICRO = ROOT / "tests" / "micro.yaml"
@@ -33,20 +34,46 @@ def snakemake(wf: Path, *args: str, config: Path = MICRO, check: bool = True) ->
     return proc
 
 
-def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
-    """Rule names of the dry run's last "Job stats" table (rows between its header and total)."""
-    rows = (proc.stdout + proc.stderr).split("Job stats:")[-1].splitlines()[3:]
-    names = set()
-    for row in rows:
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count of the dry run's last "Job stats" table ({} when nothing is to do)."""
+    text = proc.stdout + proc.stderr
+    if "Job stats:" not in text:
+        assert "Nothing to be done" in text, text[-2000:]
+        return {}
+    counts = {}
+    for row in text.split("Job stats:")[-1].splitlines()[3:]:
         if not row.strip() or row.startswith("total"):
             break
-        names.add(row.split()[0])
-    return names
+        name, count = row.split()
+        counts[name] = int(count)
+    return counts
 
 
-def test_micro_dag_end_to_end_then_edit_one_figure(tmp_path):
-    wf = workflow_copy(tmp_path)
-    snakemake(wf, "report")  # everything of `all`, then the HTML report over it
+def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
+    return set(planned_jobs(proc))
+
+
+def micro_with(wf: Path, name: str, **sections: dict) -> Path:
+    """The micro config with ``sections`` merged in (one level deep), written beside the workflow."""
+    config = yaml.safe_load(MICRO.read_text())
+    for section, values in sections.items():
+        config[section] = {**config.get(section, {}), **values}
+    path = wf / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_micro(tmp_path_factory) -> Path:
+    """The micro DAG run to the end (``report``, so ``all`` too), shared by this module's tests."""
+    wf = workflow_copy(tmp_path_factory.mktemp("micro"))
+    snakemake(wf, "report")
+    return wf
+
+
+@pytest.mark.xdist_group("micro")
+def test_micro_dag_end_to_end(finished_micro):
+    wf = finished_micro
     r = wf / "results"
     for out in ("tables/table2.csv", "tables/table2.tex", "figures/fig5_chronological_ppp.png", "figures/fig5_chronological_ppp.pdf",
                 "figures/fig4_ppp_grid.png", "figures/fig4_ppp_grid.pdf", "figures/fig2_principal_point_shift.png",
@@ -65,10 +92,54 @@ def test_micro_dag_end_to_end_then_edit_one_figure(tmp_path):
         none = json.loads((r / f"ppp/vgg19/none/seed0/epoch_{e:03d}.json").read_text())
         assert none["alignment"]["input_size"] == [268, 268]  # the smallest input VGG19 can see unpadded
         assert [layer["mae_ppp"] for layer in none["layers"].values()] == [0.0] * 4
-    # Editing one figure's plotting script reruns that figure only.
+    assert planned_jobs(snakemake(wf, "-n", "report")) == {}  # finished: nothing reruns
+
+
+# What a change of config plans on the finished micro run (3 paddings x 1 seed x 3 checkpoints;
+# PosENet on epochs 0 and 2). The README's "Growing a run" table states these.
+AGGREGATES = {"table2", "fig4", "fig5", "all"}
+GROWTH = {
+    "seed": ({"train": {"seeds": [0, 1]}}, {"train": 3, "ppp_metrics": 9, "posenet": 6, "table2": 1, "fig5": 1, "all": 1}),
+    "padding": ({"train": {"paddings": ["zeros", "circular", "none", "reflect"]}}, {"train": 1, "ppp_metrics": 3, "posenet": 2, **dict.fromkeys(AGGREGATES, 1)}),
+    "arch": ({"train": {"archs": {"vgg19": {"width": 0.125, "batch_norm": True}, "vgg16": {"width": 0.125, "batch_norm": True}}}},
+             {"train": 3, "ppp_metrics": 9, "posenet": 6, **dict.fromkeys(AGGREGATES, 1)}),
+    "plot_only": ({"plots": {"dpi": 90}}, {"fig1": 1, "fig2": 1, "fig3": 1, "fig4": 1, "fig5": 1, "all": 1}),
+    "ppp_input_size": ({"ppp": {"input_size": 72}}, {"ppp_metrics": 9, "fig1": 1, "fig2": 1, **dict.fromkeys(AGGREGATES, 1)}),
+    "posenet_trials": ({"posenet": {"trials": 3}}, {"posenet": 6, "table2": 1, "all": 1}),
+}
+
+
+@pytest.mark.xdist_group("micro")
+@pytest.mark.parametrize("change", GROWTH)
+def test_growing_the_grid_reruns_only_what_depends_on_it(finished_micro, change):
+    sections, expected = GROWTH[change]
+    config = micro_with(finished_micro, change, **sections)
+    assert planned_jobs(snakemake(finished_micro, "-n", "all", config=config)) == expected
+
+
+@pytest.mark.xdist_group("micro")
+def test_editing_one_figure_script_reruns_that_figure_only(finished_micro, tmp_path):
+    wf = tmp_path / "wf"
+    shutil.copytree(finished_micro, wf, symlinks=True)  # the finished run, with its .snakemake records
     script = wf / "workflow_scripts" / "fig5.py"
     script.write_text(script.read_text() + "\n# edited\n")
     assert planned_rules(snakemake(wf, "-n", "report")) == {"fig5", "report"}
+
+
+def test_changing_one_arch_reruns_that_arch_only(tmp_path):
+    """Two archs trained (one epoch); a new width for one of them changes its jobs' params only."""
+    wf = workflow_copy(tmp_path)
+    two = {"archs": {"vgg19": {"width": 0.0625}, "vgg16": {"width": 0.0625}}, "paddings": ["zeros"], "epochs": 1, "n_train": 32, "n_val": 16}
+    config = micro_with(wf, "two", train=two)
+    targets = [f"results/train/{a}/zeros/seed0/log.csv" for a in ("vgg19", "vgg16")]
+    snakemake(wf, *targets, config=config)
+    wider = micro_with(wf, "wider", train={**two, "archs": {**two["archs"], "vgg19": {"width": 0.125}}})
+    assert planned_jobs(snakemake(wf, "-n", *targets, config=wider)) == {"train": 1}
+    changed = snakemake(wf, "--list-changes", "params", config=wider).stdout.split()
+    assert changed and all("/vgg19/" in path for path in changed), changed
+    # A recipe key shared by every arch (lr) reruns both; a runtime-only key (workers) none.
+    assert planned_jobs(snakemake(wf, "-n", *targets, config=micro_with(wf, "lr", train={**two, "lr": 0.01}))) == {"train": 2}
+    assert planned_jobs(snakemake(wf, "-n", *targets, config=micro_with(wf, "workers", train={**two, "workers": 1}))) == {}
 
 
 def test_one_figure_builds_only_what_it_needs(tmp_path):
@@ -91,8 +162,6 @@ def test_one_figure_builds_only_what_it_needs(tmp_path):
 )
 def test_bad_config_is_refused_before_any_job(tmp_path, bad, expected):
     wf = workflow_copy(tmp_path)
-    import yaml
-
     config = yaml.safe_load(MICRO.read_text())
     for section, values in yaml.safe_load(bad).items():
         config[section].update(values)

@@ -5,7 +5,7 @@ from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    device = prepare_job(sm.threads, sm.config.get("device", "auto"))  # errors land in the log
+    device = prepare_job(sm.threads, sm.config["device"])  # errors land in the log
     cfg = BHVConfig.from_dict(sm.params.bhv)
     w = sm.wildcards
     for background, out in zip(sm.params.bhv["backgrounds"], sm.output, strict=True):

@@ -5,4 +5,4 @@ from pppcore.repro.tables import collect
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    save(fig5_chronological(collect(sm.input)), sm.output.png, sm.output.pdf)
+    save(fig5_chronological(collect(sm.input)), sm.output.png, sm.output.pdf, dpi=sm.params.plots["dpi"])

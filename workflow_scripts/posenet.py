@@ -7,7 +7,7 @@ from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    device = prepare_job(sm.threads, sm.config.get("device", "auto"))  # errors land in the log
+    device = prepare_job(sm.threads, sm.config["device"])  # errors land in the log
     result = posenet_checkpoint(
         sm.input.ckpt, Path(sm.input.tiles).parent, config_from(sm.params.posenet), sm.output.json,
         device=device,

@@ -8,9 +8,9 @@ from pppcore.runtime import prepare_job
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 p = sm.params.ppp
 with log_to(sm.log[0]):
-    device = prepare_job(sm.threads, sm.config.get("device", "auto"))  # errors land in the log
+    device = prepare_job(sm.threads, sm.config["device"])  # errors land in the log
     extract_ppp(
         sm.input.ckpt, Path(sm.input.tiles).parent, p["input_size"], sm.output.json, sm.output.npz,
-        max_images=p.get("max_images", 0), batch_size=p.get("batch_size", 8),
+        max_images=p["max_images"], batch_size=p["batch_size"],
         device=device,
     )

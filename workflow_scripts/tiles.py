@@ -15,8 +15,8 @@ with log_to(snakemake.log[0]):  # noqa: F821
         from pppcore.repro.data.tiles import TileClient, build_mosaics, mosaic_specs
 
         xyz = cfg["xyz"]
-        client = TileClient(xyz["url_templates"], out_dir / "cache", timeout=(10.0, xyz.get("timeout_s", 20)),
-                            retries=xyz.get("retries", 5), min_interval=xyz.get("min_interval_s", 0.2))
+        client = TileClient(xyz["url_templates"], out_dir / "cache", timeout=(10.0, xyz["timeout_s"]),
+                            retries=xyz["retries"], min_interval=xyz["min_interval_s"])
         build_mosaics(client, mosaic_specs(xyz["boxes"], xyz["zoom"], cfg["size"], cfg["n"]), out_dir)
     else:
         from pppcore.repro.data.folder import index_folder

@@ -79,6 +79,7 @@ from torch import nn
 
 from ..models.layers import PadConv2d
 from ..padding import check_padding, seed_randn
+from .config import default, parse
 
 SIZE, BOX, KERNEL = 32, 4, 3
 LEFT_X_MAX = 9  # left square's x in 0..9
@@ -235,26 +236,27 @@ class BHVNet(nn.Module):
 
 @dataclass
 class BHVConfig:
-    """Hyper-parameters of one job; defaults are the paper's (10 trials, 50 epochs, ...)."""
+    """Hyper-parameters of one job; defaults are the schema's, i.e. the paper's (10 trials, 50 epochs, ...)."""
 
-    trials: int = 10
-    epochs: int = 50
-    patience: int = 8
-    n_train: int = 2000
-    n_val: int = 1000
-    n_test: int = 1000
-    n_trajectories: int = 228
-    batch_size: int = 200
-    seed: int = 0
-    lr: float = 1.0
-    rho: float = 0.9
-    eps: float = 1e-6
-    weight_decay: float = 5e-5
+    trials: int = default("bhv", "trials")
+    epochs: int = default("bhv", "epochs")
+    patience: int = default("bhv", "patience")
+    n_train: int = default("bhv", "n_train")
+    n_val: int = default("bhv", "n_val")
+    n_test: int = default("bhv", "n_test")
+    n_trajectories: int = default("bhv", "n_trajectories")
+    batch_size: int = default("bhv", "batch_size")
+    seed: int = default("bhv", "seed")
+    lr: float = default("bhv", "lr")
+    rho: float = default("bhv", "rho")
+    eps: float = default("bhv", "eps")
+    weight_decay: float = default("bhv", "weight_decay")
 
     @classmethod
     def from_dict(cls, d: dict) -> "BHVConfig":
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """From the ``bhv:`` section, strictly: unknown keys are an error; the grid lists
+        (backgrounds, paddings, conv_types) are the workflow's and are left out."""
+        return parse(cls, d, "bhv")
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, size: int):

@@ -7,21 +7,19 @@ on grey it is a dark frame that marks the border.
 
 from __future__ import annotations
 
-import matplotlib
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from .bhv import BACKGROUNDS, KERNEL, SIZE, dissimilar, render, sample_layout  # noqa: E402
+from .bhv import BACKGROUNDS, KERNEL, SIZE, dissimilar, render, sample_layout
 
 
-def fig3_samples(backgrounds: tuple[str, ...] = tuple(BACKGROUNDS), seed: int = 0, pad: int = KERNEL - 1) -> plt.Figure:
+def fig3_samples(backgrounds: tuple[str, ...] = tuple(BACKGROUNDS), seed: int = 0, pad: int = KERNEL - 1) -> Figure:
     """Rows: backgrounds; columns: class 0 / 1 of the similar and the dissimilar test."""
     similar = sample_layout(2, seed, "test")  # labels 0, 1
     columns = [("similar", similar, 0), ("similar", similar, 1), ("dissimilar", dissimilar(similar), 0), ("dissimilar", dissimilar(similar), 1)]
-    fig, axes = plt.subplots(len(backgrounds), len(columns), figsize=(2.2 * len(columns), 2.6 * len(backgrounds)), squeeze=False)
+    fig = Figure(figsize=(2.2 * len(columns), 2.6 * len(backgrounds)))
+    axes = fig.subplots(len(backgrounds), len(columns), squeeze=False)
     for r, bg in enumerate(backgrounds):
         for c, (test, layout, i) in enumerate(columns):
             img = F.pad(render(layout, bg)[i : i + 1], [pad] * 4)[0]  # zeros padding, as F-Conv's first layer

@@ -56,13 +56,11 @@ def run_demo(out: Path, n_images: int = 16) -> dict:
 
 
 def _plot(maps: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: renders headless, no backend to select
 
     keys = sorted({(a, layer) for a, _, layer in maps}, key=lambda k: (list(DEMO_WIDTH).index(k[0]), k[1]))
-    fig, axes = plt.subplots(len(keys), len(DEMO_PADDINGS), figsize=(2 * len(DEMO_PADDINGS), 2 * len(keys)), squeeze=False)
+    fig = Figure(figsize=(2 * len(DEMO_PADDINGS), 2 * len(keys)))
+    axes = fig.subplots(len(keys), len(DEMO_PADDINGS), squeeze=False)
     for i, (arch, layer) in enumerate(keys):
         for j, padding in enumerate(DEMO_PADDINGS):
             m = maps[(arch, padding, layer)]
@@ -78,4 +76,3 @@ def _plot(maps: dict, path: Path) -> None:
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=80)
-    plt.close(fig)

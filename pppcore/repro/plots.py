@@ -1,33 +1,35 @@
-"""Figures of the paper, from collected PPP results (matplotlib, Agg backend)."""
+"""Figures of the paper, from collected PPP results.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects, not pyplot's: they render
+headless with no backend chosen (importing this module leaves the caller's backend
+alone), and nothing keeps them alive once dropped.
+"""
 
 from __future__ import annotations
 
 import os
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from ..io import atomic_path  # noqa: E402
+from ..io import atomic_path
 
 PADDING_COLOURS = {"zeros": "tab:red", "circular": "tab:blue", "reflect": "tab:green", "replicate": "tab:orange", "randn": "tab:purple", "none": "tab:gray"}
 
 
-def save(fig: plt.Figure, *paths: str | os.PathLike) -> None:
+def save(fig: Figure, *paths: str | os.PathLike, dpi: int = 120) -> None:
     for path in paths:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
 
 
-def fig5_chronological(df: pd.DataFrame) -> plt.Figure:
+def fig5_chronological(df: pd.DataFrame) -> Figure:
     """SNR-PPP and MAE-PPP per LoI against epoch, mean +- std over seeds, one colour per padding."""
     archs = list(dict.fromkeys(df["arch"]))
     lois = sorted(df["loi_index"].unique())
-    fig, axes = plt.subplots(2 * len(archs), len(lois), figsize=(3.2 * len(lois), 2.6 * 2 * len(archs)), squeeze=False)
+    fig = Figure(figsize=(3.2 * len(lois), 2.6 * 2 * len(archs)))
+    axes = fig.subplots(2 * len(archs), len(lois), squeeze=False)
     for a, arch in enumerate(archs):
         for m, (metric, label) in enumerate((("snr_ppp", "SNR-PPP"), ("mae_ppp", "MAE-PPP"))):
             for j, loi in enumerate(lois):
@@ -57,7 +59,7 @@ def load_maps(npz_path: str | os.PathLike) -> dict[str, "np.ndarray"]:
         return {key.split("/")[0]: npz[key] for key in npz.files if key.endswith("/channel_mean")}
 
 
-def fig4_grid(maps: dict[tuple[str, str, str], dict[str, "np.ndarray"]], lois: tuple[int, ...] = (3, 4)) -> plt.Figure:
+def fig4_grid(maps: dict[tuple[str, str, str], dict[str, "np.ndarray"]], lois: tuple[int, ...] = (3, 4)) -> Figure:
     """PPP maps: rows arch x LoI, columns padding x (init, trained); each map scaled to [0, 1].
 
     ``maps[(arch, padding, stage)]`` is :func:`load_maps` of that checkpoint (stage: init/trained).
@@ -65,7 +67,8 @@ def fig4_grid(maps: dict[tuple[str, str, str], dict[str, "np.ndarray"]], lois: t
     archs = list(dict.fromkeys(a for a, _, _ in maps))
     paddings = list(dict.fromkeys(p for _, p, _ in maps))
     stages = ("init", "trained")
-    fig, axes = plt.subplots(len(archs) * len(lois), len(paddings) * 2, figsize=(1.6 * 2 * len(paddings), 1.7 * len(archs) * len(lois)), squeeze=False)
+    fig = Figure(figsize=(1.6 * 2 * len(paddings), 1.7 * len(archs) * len(lois)))
+    axes = fig.subplots(len(archs) * len(lois), len(paddings) * 2, squeeze=False)
     for a, arch in enumerate(archs):
         for li, loi in enumerate(lois):
             row = a * len(lois) + li
@@ -93,7 +96,7 @@ def _unit(m: "np.ndarray") -> "np.ndarray":
     return (m - m.min()) / span if span > 0 else m * 0
 
 
-def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> plt.Figure:
+def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> Figure:
     """PPP with the principal-point correction (top) vs the naive centred crop (bottom).
 
     ``exact`` / ``naive``: {LoI name: PPPResult} of the same model and images. Each map is
@@ -101,7 +104,8 @@ def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> plt.Fig
     driven by image content and as an inflated number.
     """
     names = list(exact)
-    fig, axes = plt.subplots(2, len(names), figsize=(2.6 * len(names), 6.4), squeeze=False)
+    fig = Figure(figsize=(2.6 * len(names), 6.4))
+    axes = fig.subplots(2, len(names), squeeze=False)
     for row, (label, results) in enumerate((("margin-corrected", exact), ("naive centred crop", naive))):
         for j, name in enumerate(names):
             r, ax = results[name], axes[row][j]
@@ -115,7 +119,7 @@ def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> plt.Fig
     return fig
 
 
-def fig1_surfaces(s: "ChannelSurfaces", counts: tuple[int, ...] = (1, 8, 64), caption: str = "") -> plt.Figure:
+def fig1_surfaces(s: "ChannelSurfaces", counts: tuple[int, ...] = (1, 8, 64), caption: str = "") -> Figure:
     """Fig. 1: optimally- (grey) vs algorithmically-padded (coloured) surfaces of one image,
     then the PPP estimate over 1, 8, 64, ... and all images, tilted (top row) and top view."""
     import numpy as np
@@ -123,7 +127,7 @@ def fig1_surfaces(s: "ChannelSurfaces", counts: tuple[int, ...] = (1, 8, 64), ca
     n = len(s.twin)
     counts = tuple(c for c in counts if c < n) + (n,)
     cols = 1 + len(counts)
-    fig = plt.figure(figsize=(3.0 * cols, 5.6))
+    fig = Figure(figsize=(3.0 * cols, 5.6))
     h, w = s.twin.shape[-2:]
     yy, xx = np.mgrid[0:h, 0:w]
     ax = fig.add_subplot(2, cols, 1, projection="3d")

@@ -48,13 +48,13 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
-from ..images import list_images, normalize as imagenet_normalize, to_tensor
+from ..images import image_size, list_images, normalize as imagenet_normalize, to_tensor
 from ..models import VGG, PPPModel
 from ..models.layers import PadMaxPool2d
 from ..padding import seed_randn
+from .config import default, parse
 
 FEATURE_SIZE = 28  # every tap is resized to 28 x 28 (the original's choice)
 MOMENTUM, WEIGHT_DECAY = 0.9, 1e-4
@@ -67,20 +67,20 @@ TARGETS = ("gaussian", "horizontal", "vertical", "stripes_h", "stripes_v")
 
 @dataclass(frozen=True)
 class PosENetConfig:
-    """The ``posenet:`` config section (see the module docstring for each choice)."""
+    """The ``posenet:`` config section (see the module docstring for each choice); defaults: the schema's."""
 
-    target: str = "gaussian"
-    trials: int = 5
-    epochs: int = 15
-    lr: float = 0.1
-    lr_step: int | None = 10
-    batch_size: int = 32
-    input_size: int = 224
-    crop_size: int | None = None
-    n_train: int = 1000
-    n_eval: int = 500
-    normalize: bool = True
-    seed: int = 0
+    target: str = default("posenet", "target")
+    trials: int = default("posenet", "trials")
+    epochs: int = default("posenet", "epochs")
+    lr: float = default("posenet", "lr")
+    lr_step: int | None = default("posenet", "lr_step")
+    batch_size: int = default("posenet", "batch_size")
+    input_size: int = default("posenet", "input_size")
+    crop_size: int | None = default("posenet", "crop_size")
+    n_train: int = default("posenet", "n_train")
+    n_eval: int = default("posenet", "n_eval")
+    normalize: bool = default("posenet", "normalize")
+    seed: int = default("posenet", "seed")
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -128,8 +128,7 @@ def _windows(files: Sequence[os.PathLike], side: int, n: int, size: int, key: st
     """The first ``n`` windows in round-robin order over ``files`` (window 0 of each, then 1...)."""
     picked: list[tuple[int, int, int, int]] = []  # (window index, file index, top, left)
     for f, path in enumerate(files):
-        with Image.open(path) as img:
-            w, h = img.size
+        w, h = image_size(path)
         grid = [(top, left) for top in range(0, h - side + 1, side) for left in range(0, w - side + 1, side)]
         picked += [(k, f, top, left) for k, (top, left) in enumerate(grid)]
     picked.sort()
@@ -317,19 +316,14 @@ def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig
     return rows
 
 
-def _json_num(v: Any) -> Any:
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
 def posenet_checkpoint(checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
     """The workflow step: features of one checkpoint once, ``trials`` PEMs, one JSON (NaN -> null)."""
-    from ..alignment import min_input_size
+    from ..alignment import input_size_for
     from ..checkpoint import load_checkpoint
-    from ..io import write_json
+    from ..io import json_safe, write_json
 
     model = load_checkpoint(checkpoint)
-    need = min_input_size(model)
-    if cfg.input_size < need:  # padding none: the same windows, resized up to what the net can see
+    if (need := input_size_for(model, cfg.input_size)) != cfg.input_size:  # padding none: the same windows, resized up
         print(f"posenet: {model.arch}/{model.padding} runs at {need} px, the smallest input it can see", flush=True)
         cfg = replace(cfg, input_size=need, crop_size=cfg.crop_size or cfg.input_size)
     train_x, eval_x = crops(images, cfg)
@@ -342,7 +336,7 @@ def posenet_checkpoint(checkpoint: str | os.PathLike, images: str | os.PathLike,
     result = {
         "checkpoint": str(checkpoint), **getattr(model, "checkpoint_meta", {}), "config": model.config,
         "posenet": asdict(cfg), "images": str(images), "taps": taps(model), "channels": train.channels,
-        "trials": [{k: _json_num(v) for k, v in t.items()} for t in trials],
+        "trials": json_safe(trials),
     }
     write_json(json_path, result)
     return result
@@ -350,12 +344,7 @@ def posenet_checkpoint(checkpoint: str | os.PathLike, images: str | os.PathLike,
 
 def config_from(section: dict[str, Any] | None) -> PosENetConfig:
     """A :class:`PosENetConfig` from the ``posenet:`` config section; unknown keys are an error."""
-    section = dict(section or {})
-    known = set(PosENetConfig.__dataclass_fields__)
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ValueError(f"posenet: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
-    return PosENetConfig(**section)
+    return parse(PosENetConfig, section, "posenet")
 
 
 __all__: Iterable[str] = [

@@ -17,6 +17,7 @@ import torch
 
 from ..alignment import align
 from ..images import ImageLike, normalize, to_tensor
+from ..metrics import paired_features
 from ..models.base import PPPModel
 from ..padding import seed_randn
 from ..twin import make_twin
@@ -78,9 +79,9 @@ def channel_surfaces(
     big = random_crops(images, alignment.big_size, n, seed)
     regular, optimal = [], []
     for start in range(0, n, batch_size):
-        x = normalize(big[start : start + batch_size].to(device))
-        regular.append(model.features(alignment.regular_crop(x))[loi].double().cpu())
-        optimal.append(alignment.align_twin(loi, twin.features(x)[loi]).double().cpu())
+        feats, twin_feats = paired_features(model, twin, alignment, normalize(big[start : start + batch_size].to(device)))
+        regular.append(feats[loi].double().cpu())
+        optimal.append(alignment.align_twin(loi, twin_feats[loi]).double().cpu())
     a, o = torch.cat(regular), torch.cat(optimal)
     if channel is None:
         channel = int((o - a).abs().mean((0, 2, 3)).argmax())

@@ -17,7 +17,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-STAGES = {"init": "Init", "trained": "Trained"}
+from ..io import nan_if_null
+
 # Table 2 columns whose extremes are coloured; True: higher means stronger position information.
 MARKED = {"posenet_spc": True, "posenet_mae": False, "snr_ppp": True, "mae_ppp": True}
 PERFORMANCE = {"top1": ("Top-1 (\\%)", 100.0, 2), "weighted_f": ("$F^w_\\beta$", 1.0, 4)}
@@ -43,9 +44,9 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
             rows.append({
                 "arch": cfg["arch"], "padding": cfg["padding"], "seed": meta.get("seed", _seed_from(path)),
                 "epoch": meta.get("epoch"), "val_acc": meta.get("val_acc"), "layer": layer, "loi_index": i,
-                "mae_ppp": r["mae_ppp"], "snr_ppp": math.nan if r["snr_ppp"] is None else r["snr_ppp"],
+                "mae_ppp": r["mae_ppp"], "snr_ppp": nan_if_null(r["snr_ppp"]),
                 "degenerate": r["degenerate"], "n_images": r["n_images"],
-                "performance": math.nan if performance is None else performance, "performance_metric": metric,
+                "performance": nan_if_null(performance), "performance_metric": metric,
             })
     if not rows:
         raise ValueError("no PPP results to collect")
@@ -64,7 +65,7 @@ def collect_posenet(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
             rows.append({
                 "arch": meta["config"]["arch"], "padding": meta["config"]["padding"],
                 "seed": meta.get("seed", _seed_from(path)), "epoch": meta.get("epoch"), "trial": t["trial"],
-                "spc": math.nan if t["spc"] is None else t["spc"], "mae": math.nan if t["mae"] is None else t["mae"],
+                "spc": nan_if_null(t["spc"]), "mae": nan_if_null(t["mae"]),
             })
     if not rows:
         raise ValueError("no PosENet results to collect")

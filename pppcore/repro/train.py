@@ -18,20 +18,25 @@ import csv
 import io
 import math
 import os
+import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from ..alignment import input_size_for
 from ..checkpoint import save_checkpoint
 from ..images import normalize
 from ..io import torch_save, write_text
 from ..models import build_model
 from ..padding import seed_randn
+from .config import default, parse, with_defaults
+from .data.resized import Resized
+from .data.training_sets import training_sets
 from .saliency_metrics import weighted_f_measure
 
 LOG_FIELDS = ("epoch", "train_loss", "train_acc", "val_acc", "performance", "lr", "seconds")
@@ -40,26 +45,39 @@ METRICS = {"classification": "top1", "saliency": "weighted_f"}
 
 @dataclass
 class TrainConfig:
+    """One training job: the grid point (arch, padding, seed), the arch's own settings and the
+    recipe; every default is the schema's (``pppcore/repro/config.schema.yaml``, ``train``)."""
+
     arch: str
     padding: str = "zeros"
     seed: int = 0
-    width: float = 1.0
-    num_classes: int = 10
-    epochs: int = 5
-    ckpt_every: int = 1
-    batch_size: int = 32
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    warmup_epochs: float = 1.0
-    zero_init_residual: bool = False
-    task: str = "classification"
+    width: float = default("train.archs.*", "width")
+    num_classes: int | None = None  # None: the training set's (``num_classes``; 1 for saliency)
+    epochs: int = default("train", "epochs")
+    ckpt_every: int = default("train", "ckpt_every")
+    batch_size: int = default("train", "batch_size")
+    lr: float = default("train", "lr")
+    momentum: float = default("train", "momentum")
+    nesterov: bool = default("train", "nesterov")
+    weight_decay: float = default("train", "weight_decay")
+    warmup_epochs: float = default("train", "warmup_epochs")
+    zero_init_residual: bool = default("train.archs.*", "zero_init_residual")
+    task: str = default("train.archs.*", "task")
     model_kwargs: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in METRICS:
             raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(METRICS)}")
+
+    @classmethod
+    def from_config(cls, arch: str, padding: str, seed: int, arch_entry: Mapping[str, Any], recipe: Mapping[str, Any],
+                    num_classes: int | None = None) -> "TrainConfig":
+        """The job of grid point (arch, padding, seed) from the arch's own ``train.archs`` entry and
+        the ``train`` recipe keys; both checked strictly against the schema."""
+        entry = with_defaults(arch_entry, "train.archs.*")
+        own = {k: entry.pop(k) for k in ("width", "task", "zero_init_residual")}
+        extra = dict(entry)  # build-time options of this arch (batch_norm, dropout, squeeze_excitation)
+        return parse(cls, recipe, "train", arch=arch, padding=padding, seed=seed, num_classes=num_classes, model_kwargs=extra or None, **own)
 
 
 def _write_log(rows: list[dict], path: Path) -> None:
@@ -154,7 +172,7 @@ def train(
     resumes are guaranteed on the CPU; on CUDA, cuDNN may pick non-deterministic
     kernels, so a resumed run matches only to rounding."""
     out_dir, state_path = Path(out_dir), Path(state_path)
-    num_classes = 1 if cfg.task == "saliency" else cfg.num_classes
+    num_classes = 1 if cfg.task == "saliency" else cfg.num_classes or train_set.num_classes
     model = build_model(cfg.arch, cfg.padding, num_classes, cfg.width, seed=cfg.seed, task=cfg.task, **(cfg.model_kwargs or {}))
     if cfg.zero_init_residual and not zero_init_residual(model):
         raise ValueError(f"zero_init_residual applies to ResNets only, not {cfg.arch}")
@@ -227,3 +245,36 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
     if bar is not None:
         bar.close()
     return {"train_loss": round(total_loss / seen, 6), "train_acc": "" if saliency else round(correct / seen, 6), "lr": lr}
+
+
+def train_job(cfg: TrainConfig, data: Mapping[str, Any] | None, recipe: Mapping[str, Any], state_dir: str | os.PathLike,
+              checkpoints: Sequence[str | os.PathLike], log_csv: str | os.PathLike, device: str | torch.device = "cpu",
+              workers: int = 0) -> list[dict]:
+    """The workflow's ``train`` job: data of ``cfg.task`` (``data`` = that task's ``train.data``
+    entry), training in ``state_dir`` (kept outside the declared outputs so a killed job
+    resumes), then the checkpoints published under the declared names ``checkpoints``."""
+    train_set, val_set, num_classes = training_sets(cfg.task, {**recipe, "data": {cfg.task: data or {}}})
+    cfg = replace(cfg, num_classes=num_classes if cfg.task != "saliency" else None)
+    image_size = with_defaults(recipe, "train")["image_size"]
+    model = build_model(cfg.arch, cfg.padding, num_classes=num_classes, width=cfg.width, task=cfg.task, **(cfg.model_kwargs or {}))
+    if (size := input_size_for(model, image_size)) != image_size:  # padding none: same images, more pixels
+        print(f"padding none: training on the images resized to {size} px, the smallest input {cfg.arch} can see", flush=True)
+        train_set, val_set = Resized(train_set, size), Resized(val_set, size)
+    state_dir = Path(state_dir)
+    log = train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=device, workers=workers)
+    written = sorted(state_dir.glob("epoch_*.pt"))
+    if [p.name for p in written] != [Path(c).name for c in checkpoints]:
+        raise RuntimeError(f"training wrote {[p.name for p in written]} but the workflow declares {[Path(c).name for c in checkpoints]}")
+    for src, dst in zip(written, checkpoints, strict=True):
+        publish(src, dst)
+    shutil.copyfile(state_dir / "log.csv", log_csv)  # rewritten every epoch: a copy
+    return log
+
+
+def publish(src: Path, dst: str | os.PathLike) -> None:
+    """Hard-link (no second copy of every checkpoint at paper scale), else copy."""
+    Path(dst).unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)

@@ -7,9 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
-from ...images import list_images
+from ...images import image_size, list_images
 from ...io import atomic_path
 from .tiles import sha256_file, write_manifest
 
@@ -25,11 +23,7 @@ def index_folder(folder: str | os.PathLike, out_dir: str | os.PathLike, n: int, 
         raise ValueError(f"tiles.folder {folder} holds {len(files)} images, tiles.n asks for {n}")
     entries = []
     for path in files[:n]:
-        try:
-            with Image.open(path) as img:
-                w, h = img.size
-        except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"image {path}: cannot be read ({err})") from err
+        w, h = image_size(path)
         if min(w, h) < size:
             raise ValueError(f"image {path} is {h}x{w} px; tiles.size asks for at least {size}x{size}")
         entries.append({"file": path.name, "width": w, "height": h, "source": str(path)})

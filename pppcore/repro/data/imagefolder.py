@@ -16,20 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch.utils.data import Dataset
 
-from ...images import IMAGE_SUFFIXES, list_images
+from ...images import IMAGE_SUFFIXES, list_images, load_image
 
 DUTS_SPLITS = ("DUTS-TR", "DUTS-TE")
-
-
-def _open(path: Path, mode: str) -> Image.Image:
-    try:
-        with Image.open(path) as img:
-            return img.convert(mode)
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"image {path}: cannot be read ({err})") from err
 
 
 def _to_tensor(img: Image.Image) -> torch.Tensor:
@@ -39,7 +31,7 @@ def _to_tensor(img: Image.Image) -> torch.Tensor:
 
 def load_center_crop(path: Path, size: int) -> torch.Tensor:
     """3 x size x size in [0, 1]: shorter side resized to ``size``, centre crop."""
-    img = _open(path, "RGB")
+    img = load_image(path, "RGB")
     scale = size / min(img.size)
     w, h = max(size, round(img.width * scale)), max(size, round(img.height * scale))
     img = img.resize((w, h), Image.BILINEAR)
@@ -111,8 +103,8 @@ class DUTS(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         image_path, mask_path = self.samples[i]
-        image = _open(image_path, "RGB")
-        mask = _open(mask_path, "L")
+        image = load_image(image_path, "RGB")
+        mask = load_image(mask_path, "L")
         if mask.size != image.size:
             raise ValueError(f"mask {mask_path} is {mask.size[1]}x{mask.size[0]} px but image {image_path} is {image.size[1]}x{image.size[0]}")
         shape = (self.size, self.size)

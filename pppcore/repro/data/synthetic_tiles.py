@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .tiles import atomic_write_bytes, png_bytes, write_manifest
+from ...io import write_bytes
+from .tiles import png_bytes, write_manifest
 
 # Earthy field colours (RGB in [0, 1]): forests, meadows, crops, straw, ploughed soil.
 _FIELD_COLOURS = np.array([
@@ -51,7 +52,7 @@ def write_synthetic_mosaics(out_dir: str | os.PathLike, n: int, size: int, seed:
     for i, img in enumerate(synthetic_mosaics(n, size, seed)):
         arr = (img.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
         data, name = png_bytes(Image.fromarray(arr, "RGB")), f"synthetic_{i:04d}.png"
-        atomic_write_bytes(out_dir / name, data)
+        write_bytes(out_dir / name, data)
         entries.append({"file": name, "width": size, "height": size, "index": i, "sha256": hashlib.sha256(data).hexdigest()})
     return write_manifest(out_dir, entries, source="synthetic", seed=seed)
 

@@ -26,7 +26,7 @@ import requests
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from ...io import atomic_path
+from ...io import write_bytes, write_json
 
 TILE_SIZE = 256
 MANIFEST = "manifest.json"
@@ -93,12 +93,6 @@ class MosaicSpec:
     size: int
     name: str | None = None  # default: mosaic_<index>.png
 
-    @classmethod
-    def from_lonlat(cls, lon: float, lat: float, zoom: int, size: int, name: str | None = None) -> "MosaicSpec":
-        """The mosaic whose top-left tile contains (lon, lat)."""
-        x, y = lonlat_to_tile(lon, lat, zoom)
-        return cls(zoom, x, y, size, name)
-
     def tiles(self) -> list[tuple[int, int, int]]:
         return mosaic_tiles(self.zoom, self.x, self.y, self.size)
 
@@ -153,12 +147,6 @@ def validate_tile(data: bytes, tile_size: int = TILE_SIZE) -> Image.Image:
 # --------------------------------------------------------------------------- files
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write via a temp file in the same directory + ``os.replace``: never half-written."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-
-
 def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -180,7 +168,7 @@ def write_manifest(out_dir: str | os.PathLike, mosaics: list[dict[str, Any]], **
         if missing:
             raise ValueError(f"manifest entry {m.get('file', m)!r} lacks {sorted(missing)}")
     manifest = {"format": MANIFEST_FORMAT, **meta, "mosaics": mosaics}
-    atomic_write_bytes(Path(out_dir) / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    write_json(Path(out_dir) / MANIFEST, manifest)
     return manifest
 
 
@@ -283,7 +271,7 @@ class TileClient:
             except InvalidTile:
                 pass  # corrupt or stale cache entry: download again (overwritten atomically)
         data, img = self.download(z, x, y)
-        atomic_write_bytes(path, data)
+        write_bytes(path, data)
         return img
 
     def download(self, z: int, x: int, y: int) -> tuple[bytes, Image.Image]:
@@ -391,7 +379,7 @@ def build_mosaics(
                 mosaic.paste(client.get(z, x, y), ((x - spec.x) * TILE_SIZE, (y - spec.y) * TILE_SIZE))
                 bar.update(1)
             data = png_bytes(mosaic)
-            atomic_write_bytes(out_dir / name, data)
+            write_bytes(out_dir / name, data)
             done[name] = {"file": name, "width": spec.size, "height": spec.size,
                           "origin": _origin(spec), "sha256": hashlib.sha256(data).hexdigest()}
             write_manifest(out_dir, [done[n] for n in names if n in done], source="xyz", tile_size=TILE_SIZE)
@@ -407,6 +395,6 @@ def download_tiles(
     progress: bool = True,
     **client_options: Any,
 ) -> dict[str, Any]:
-    """One call for the workflow rule: a :class:`TileClient` (``client_options``) + :func:`build_mosaics`."""
+    """A :class:`TileClient` (``client_options``) + :func:`build_mosaics` in one call, closing the client after."""
     with TileClient(mirrors, cache_dir, **client_options) as client:
         return build_mosaics(client, specs, out_dir, progress=progress)

@@ -10,21 +10,20 @@ from typing import Any, Mapping
 
 from torch.utils.data import Dataset
 
-DEFAULTS = {
-    "classification": {"source": "procedural", "train_dir": "train", "val_dir": "val"},
-    "saliency": {"source": "procedural"},
-}
+from ..config import with_defaults
+
+TASKS = ("classification", "saliency")
 
 
 def training_sets(task: str, train_cfg: Mapping[str, Any]) -> tuple[Dataset, Dataset, int]:
     """The data of ``task`` described by the ``train`` config section (``data``,
     ``image_size``, and for procedural sets ``n_train``/``n_val``); ``num_classes`` is 1
     for saliency."""
-    if task not in DEFAULTS:
-        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(DEFAULTS)}")
-    spec = {**DEFAULTS[task], **((train_cfg.get("data") or {}).get(task) or {})}
-    size = train_cfg.get("image_size", 64)
-    n_train, n_val = train_cfg.get("n_train", 2000), train_cfg.get("n_val", 500)
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
+    spec = with_defaults((train_cfg.get("data") or {}).get(task), f"train.data.{task}")
+    recipe = with_defaults({k: v for k, v in train_cfg.items() if k in ("image_size", "n_train", "n_val")}, "train")
+    size, n_train, n_val = recipe["image_size"], recipe["n_train"], recipe["n_val"]
     source = spec["source"]
     if source != "procedural" and not spec.get("root"):
         raise ValueError(f"train.data.{task}.root is required for source {source!r}")
@@ -32,8 +31,8 @@ def training_sets(task: str, train_cfg: Mapping[str, Any]) -> tuple[Dataset, Dat
         if source == "procedural":
             from .procedural import ObjectShapes
 
-            num_classes = train_cfg.get("num_classes", 10)
-            return ObjectShapes(n_train, size, num_classes, seed=0), ObjectShapes(n_val, size, num_classes, seed=1), num_classes
+            train_set, val_set = ObjectShapes(n_train, size, seed=0), ObjectShapes(n_val, size, seed=1)
+            return train_set, val_set, train_set.num_classes
         if source == "imagefolder":
             from .imagefolder import ImageFolderClassification
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from pppcore import align, build_model, make_twin, measure_ppp
-from pppcore.repro.data.synthetic import iter_synthetic_images, synthetic_images
 from pppcore.images import center_crop, normalize
 from pppcore.metrics import paired_features
+from pppcore.repro.data.synthetic import iter_synthetic_images, synthetic_images
 from pppcore.runtime import tune_malloc
 
 WIDTHS = {"vgg19": 0.125, "resnet50": 0.25, "efficientnet_b0": 0.25}

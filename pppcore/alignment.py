@@ -68,7 +68,7 @@ class Alignment:
         """Crop the twin's feature at ``loi`` onto the regular feature's grid."""
         return self.loi_margins[loi].crop(twin_feature)
 
-    def centred(self) -> "Alignment":
+    def centred(self) -> Alignment:
         """The naive alignment that ignores the principal point shift (paper Fig. 2).
 
         Same big crop, but the regular crop and every twin map are cut out of the middle,
@@ -104,11 +104,11 @@ class Alignment:
         rows = [("input crop", "")] + [(name, path) for name, path in self.loi_paths.items()]
         for label, path in rows:  # path "" is the input: its margins are the input margins
             rh, rw, th, tw = h.regular[path], w.regular[path], h.twin[path], w.twin[path]
-            (t, b), (l, r) = h.layer_margin[path], w.layer_margin[path]
+            (top, bottom), (left, right) = h.layer_margin[path], w.layer_margin[path]
             fr, fo = f"{rh.size}x{rw.size}", f"{th.size}x{tw.size}"
             po = f"({principal(th):g}, {principal(tw):g})"
-            pr = f"({principal(th) - t:g}, {principal(tw) - l:g})"  # the regular pixel under Po
-            lines.append(f"{label:<22}{fr:>10}{pr:>16}{fo:>10}{po:>16}{f'({t}, {l})':>12}{f'({b}, {r})':>14}")
+            pr = f"({principal(th) - top:g}, {principal(tw) - left:g})"  # the regular pixel under Po
+            lines.append(f"{label:<22}{fr:>10}{pr:>16}{fo:>10}{po:>16}{f'({top}, {left})':>12}{f'({bottom}, {right})':>14}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -191,8 +191,8 @@ def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
     h, w = axes
 
     def margins(name: str) -> Margins:
-        (t, b), (l, r) = h.layer_margin[name], w.layer_margin[name]
-        return Margins(t, l, b, r)
+        (top, bottom), (left, right) = h.layer_margin[name], w.layer_margin[name]
+        return Margins(top, left, bottom, right)
 
     return Alignment(
         arch=model.arch,

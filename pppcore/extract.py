@@ -13,8 +13,8 @@ import numpy as np
 
 from .alignment import Alignment, align, input_size_for
 from .checkpoint import load_checkpoint
-from .io import atomic_path, write_json
 from .images import list_images
+from .io import atomic_path, write_json
 from .metrics import PPPResult, measure_ppp
 from .models import PPPModel
 

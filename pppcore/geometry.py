@@ -4,14 +4,14 @@ One spatial axis at a time (every kernel here is square): map index ``i`` has it
 principal point at ``offset + stride * i`` input pixels and sees the input pixels within
 ``radius`` of it. A layer with kernel ``k``, stride ``s``, padding ``p``, dilation ``d``
 moves the principal point of output ``o`` to ``o*s - p + d*(k-1)/2`` in its own input's
-coordinates (DESIGN §3); composing that layer by layer gives the alignment of any model
+coordinates (the centre of its window, paper App. A); composing that layer by layer gives the alignment of any model
 at any input size, for any padding, with no per-architecture table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from torch import nn
 
@@ -111,7 +111,7 @@ def shortcut_slice(main: Iterable[tuple[str, nn.Module]], size: int) -> slice:
     In a padded block both paths start at pixel 0. In the padding-free twin the main path
     starts ``offset`` pixels in, so a stride-1 shortcut is centre-cropped and a stride-2
     one must start on the odd pixel the main path's 3x3/2 window is centred on: one pixel
-    off the naive centre crop (DESIGN §3, paper App. A.2).
+    off the naive centre crop (paper App. A.2).
     """
     out = trace_chain(main, Axis(size))
     start = out.offset

@@ -6,13 +6,12 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-ImageLike = Union[torch.Tensor, Image.Image, str, os.PathLike]
+ImageLike = torch.Tensor | Image.Image | str | os.PathLike
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 # torchvision's ImageNet statistics: what its (and our torchvision-compatible) models expect.

@@ -1,6 +1,6 @@
 """PPP maps, MAE-PPP and SNR-PPP (paper Eq. 3-5), streamed over any number of images.
 
-Definitions (the paper's Eq. 3-5 leave the axes open; these are ours), per layer of interest k, with
+Definitions (paper Eq. 3-5 leave the averaging axes open; this is our reading), per layer of interest k, with
 A_n the regular feature and O_n the aligned twin feature of image n (C x H x W) and
 D_n = |O_n - A_n|:
 
@@ -18,8 +18,9 @@ image are kept for the running estimate and the standard error).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -169,7 +170,7 @@ class PPPAccumulator:
             for name, s in self._layers.items()
         }
 
-    def merge(self, other: "PPPAccumulator | Mapping[str, Mapping[str, torch.Tensor]]") -> "PPPAccumulator":
+    def merge(self, other: PPPAccumulator | Mapping[str, Mapping[str, torch.Tensor]]) -> PPPAccumulator:
         """Add another accumulator's images to this one (order: this one's first)."""
         states = other.state_dict() if isinstance(other, PPPAccumulator) else other
         for name, s in states.items():

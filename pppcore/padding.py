@@ -100,7 +100,7 @@ class RandnPad2d(Pad2d):
             self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
         return self._generators[key]
 
-    def __deepcopy__(self, memo: dict) -> "RandnPad2d":
+    def __deepcopy__(self, memo: dict) -> RandnPad2d:
         clone = RandnPad2d(self.amount, self.window, self.seed)
         clone.training = self.training
         return clone

@@ -5,6 +5,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: the functions below import torch where they need it
+    import torch
 
 # glibc mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD = -1
@@ -35,7 +39,7 @@ def tune_malloc(trim_threshold: int = 1 << 30, top_pad: int = 256 << 20) -> bool
     return bool(ok)
 
 
-def resolve_device(spec: str | None = "auto") -> "torch.device":
+def resolve_device(spec: str | None = "auto") -> torch.device:
     """``auto`` -> CUDA when present, else CPU; ``cuda`` without a GPU is an error, not a
     silent fallback (a cluster job that asked for a GPU and got none should fail loudly)."""
     import torch
@@ -48,7 +52,7 @@ def resolve_device(spec: str | None = "auto") -> "torch.device":
     return torch.device(spec)
 
 
-def prepare_job(threads: int, device: str | None = "auto") -> "torch.device":
+def prepare_job(threads: int, device: str | None = "auto") -> torch.device:
     """Start of every torch workflow job: fast malloc, torch threads = the job's threads
     (parallel jobs must not oversubscribe the cores), and the configured device."""
     import torch

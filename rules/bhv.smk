@@ -14,7 +14,7 @@ rule bhv:
         [f"{R}/bhv/{bg}/{{bpad}}_{{conv}}.json" for bg in BHV["backgrounds"]],
     params:
         # The grid keys stay out: adding a padding must not rerun the other networks.
-        bhv={k: v for k, v in BHV.items() if k not in ("paddings", "conv_types")},
+        bhv=canonical({k: v for k, v in BHV.items() if k not in ("paddings", "conv_types")}),
     wildcard_constraints:
         bpad="zeros|circular|reflect|replicate|randn|none",
         conv="same|full|valid",
@@ -52,7 +52,7 @@ rule fig3:
     params:
         backgrounds=BHV["backgrounds"],
         seed=BHV["seed"],
-        plots=config["plots"],
+        plots=canonical(config["plots"]),
     conda:
         "../envs/plot.yaml"
     log:

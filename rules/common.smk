@@ -13,18 +13,31 @@ SEEDS = TRAIN["seeds"]
 GRID_KEYS = ("archs", "paddings", "seeds")
 # Read by the jobs straight from config, never params: they cannot change any result.
 RUNTIME_KEYS = ("workers",)
+
+
+def canonical(value):
+    """``value`` with every dict's keys sorted, recursively. Snakemake compares a job's params
+    by their repr, so a config whose keys come in another order (a --configfile, a merged
+    section) must not look changed: every params dict goes through this."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return type(value)(canonical(v) for v in value)
+    return value
+
+
 # The training recipe shared by every grid point (epochs, lr, batch size, ...).
-TRAIN_RECIPE = {k: v for k, v in TRAIN.items() if k not in (*GRID_KEYS, *RUNTIME_KEYS, "data")}
+TRAIN_RECIPE = canonical({k: v for k, v in TRAIN.items() if k not in (*GRID_KEYS, *RUNTIME_KEYS, "data")})
 
 
 def arch_entry(wildcards):
     """The arch's own train.archs entry (width, task, batch_norm, ...)."""
-    return TRAIN["archs"][wildcards.arch]
+    return canonical(TRAIN["archs"][wildcards.arch])
 
 
 def arch_data(wildcards):
     """train.data of the arch's own task only: a saliency source never reruns a classifier."""
-    return TRAIN["data"][TRAIN["archs"][wildcards.arch]["task"]]
+    return canonical(TRAIN["data"][TRAIN["archs"][wildcards.arch]["task"]])
 
 
 def ckpt_epochs():

@@ -2,7 +2,7 @@ rule tiles:
     output:
         manifest=f"{R}/tiles/manifest.json",
     params:
-        tiles=config["tiles"],
+        tiles=canonical(config["tiles"]),
     conda:
         "../envs/data.yaml"
     log:

@@ -6,7 +6,7 @@ rule ppp_metrics:
         json=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.json",
         npz=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.npz",
     params:
-        ppp=config["ppp"],
+        ppp=canonical(config["ppp"]),
     threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)
     conda:
         "../envs/torch.yaml"

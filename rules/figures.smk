@@ -22,7 +22,7 @@ rule fig5:
         png=report(f"{R}/figures/fig5_chronological_ppp.png", caption="../report/fig5.rst", category="Figures"),
         pdf=f"{R}/figures/fig5_chronological_ppp.pdf",
     params:
-        plots=config["plots"],
+        plots=canonical(config["plots"]),
     conda:
         "../envs/plot.yaml"
     log:
@@ -42,7 +42,7 @@ rule fig4:
         pdf=f"{R}/figures/fig4_ppp_grid.pdf",
     params:
         panels=[(arch, padding, stage) for arch, padding, stage, _ in fig4_panels()],
-        plots=config["plots"],
+        plots=canonical(config["plots"]),
     conda:
         "../envs/plot.yaml"
     log:
@@ -62,8 +62,8 @@ rule fig2:
         pdf=f"{R}/figures/fig2_principal_point_shift.pdf",
         csv=f"{R}/figures/fig2_principal_point_shift.csv",
     params:
-        ppp=config["ppp"],
-        plots=config["plots"],
+        ppp=canonical(config["ppp"]),
+        plots=canonical(config["plots"]),
     threads: 2
     conda:
         "../envs/torch.yaml"
@@ -85,7 +85,7 @@ rule fig1:
     params:
         input_size=config["ppp"]["input_size"],
         n_images=config["fig1"]["n_images"],
-        plots=config["plots"],
+        plots=canonical(config["plots"]),
     threads: 2
     conda:
         "../envs/torch.yaml"

@@ -9,7 +9,7 @@ rule posenet:
     output:
         json=f"{R}/posenet/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.json",
     params:
-        posenet=config["posenet"],
+        posenet=canonical(config["posenet"]),
     threads: 1
     conda:
         "../envs/torch.yaml"

@@ -1,9 +1,9 @@
 import pytest
 
-from pppcore import align
+from pppcore import align, make_twin
 from pppcore.alignment import Margins
 
-from helpers import MEASURED_ARCHS, small_model
+from helpers import MEASURED_ARCHS, small_model, tolerance
 
 PAPER = {  # paper Appendix A at 224 px: big crop, input (top, bottom), LoI (top, bottom)
     "vgg19": (460, (118, 118), [(56, 56), (24, 24), (8, 8), (0, 0)]),
@@ -35,14 +35,30 @@ def test_resnet50_layers_match_paper_and_stems_explain_the_input_crop():
 @pytest.mark.parametrize("arch", MEASURED_ARCHS)
 @pytest.mark.parametrize("size", [64, 97, (96, 160)])
 def test_any_input_size_gives_a_consistent_alignment(arch, size):
-    a = align(small_model(arch), size)
-    h, w = a.input_size
-    assert a.big_size[0] - a.input_margins.top - a.input_margins.bottom == h
-    assert a.big_size[1] - a.input_margins.left - a.input_margins.right == w
-    for loi, path in a.loi_paths.items():
-        for axis in a.axes:
-            top, bottom = axis.layer_margin[path]
-            assert axis.twin[path].size - top - bottom == axis.regular[path].size
+    """Checked against real runs, not the alignment's own arithmetic: the twin's map cropped at
+    the LoI margins equals what the regular model computes, far from any padding, on a crop
+    extended by ``e`` px on every side (e a multiple of the total stride 32, so regular pixel i
+    is pixel i + e / stride there, with its whole receptive field on image pixels)."""
+    import torch
+
+    model = small_model(arch, **({"squeeze_excitation": False} if arch == "efficientnet_b0" else {}))  # SE pools globally
+    a = align(model, size)
+    (h, w), (bh, bw), im = a.input_size, a.big_size, a.input_margins
+    assert (im.top + h + im.bottom, im.left + w + im.right) == (bh, bw)
+    e = 32 * -(-max(im.top, im.bottom, im.left, im.right) // 32)  # >= every receptive radius
+    image = torch.rand(1, 3, bh + 2 * e, bw + 2 * e, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        twin = make_twin(model, a).features(image[..., e : e + bh, e : e + bw])
+        wide = model.features(image[..., im.top : im.top + h + 2 * e, im.left : im.left + w + 2 * e])
+        regular = model.features(a.regular_crop(image[..., e : e + bh, e : e + bw]))
+    for name, m in a.loi_margins.items():
+        (n_h, n_w), (t_h, t_w) = regular[name].shape[-2:], twin[name].shape[-2:]
+        assert (m.top + n_h + m.bottom, m.left + n_w + m.right) == (t_h, t_w), name
+        s_h, s_w = (2 * e // (wide[name].shape[-2] - n_h), 2 * e // (wide[name].shape[-1] - n_w))  # the LoI's stride
+        reference = wide[name][..., e // s_h : e // s_h + n_h, e // s_w : e // s_w + n_w]
+        aligned = twin[name][..., m.top : m.top + n_h, m.left : m.left + n_w]
+        err, tol = float((aligned - reference).abs().max()), tolerance(reference)
+        assert err <= tol, f"{name}: twin cropped at {m} is off the regular grid (max diff {err:.3g})"
     assert list(a.loi_margins.values())[-1] == Margins(0, 0, 0, 0)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -215,17 +216,32 @@ def test_fit_stops_early_and_restores_the_best_weights():
 
 
 def test_run_variant_repeats_exactly_and_reports_every_trial():
+    """Each trial's numbers are its own network's: the test retrains trial t (seed 1000 * seed + t,
+    the same data) and recomputes both accuracies and the inconsistency from their definitions."""
     torch.set_num_threads(1)
-    cfg = BHVConfig(trials=2, epochs=2, patience=1, n_train=100, n_val=50, n_test=50, n_trajectories=6, batch_size=50)
+    cfg = BHVConfig(trials=2, epochs=2, patience=1, n_train=100, n_val=50, n_test=50, n_trajectories=6, batch_size=50, seed=3)
     a = run_variant("zeros", "full", "grey", cfg)
-    b = run_variant("zeros", "full", "grey", cfg)
     strip = lambda r: [{k: v for k, v in t.items() if k != "seconds"} for t in r["trials"]]  # noqa: E731
-    assert strip(a) == strip(b)
-    assert [t["init_seed"] for t in a["trials"]] == [0, 1]
+    assert strip(run_variant("zeros", "full", "grey", cfg)) == strip(a)
+    assert (a["padding"], a["conv_type"], a["background"], a["config"]) == ("zeros", "full", "grey", asdict(cfg))
+    assert [(t["trial"], t["init_seed"]) for t in a["trials"]] == [(0, 3000), (1, 3001)]
+    assert json.loads(json.dumps(a, allow_nan=False)) == a  # the job's JSON: plain, finite numbers
+    data = make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, "grey", seed=3)
     for t in a["trials"]:
+        model = BHVNet("zeros", "full", seed=t["init_seed"])
+        fitted = fit(model, data.train, data.val, cfg)
+        assert {k: t[k] for k in fitted} == fitted and 1 <= t["epochs_run"] <= cfg.epochs
+        with torch.no_grad():
+            model.eval()
+            accuracy = lambda x, y: 100.0 * int((model(x).argmax(1) == y).sum()) / len(y)  # noqa: E731
+            switched = [bool((model(traj).argmax(1) != model(traj[:1]).argmax(1)).any()) for traj in data.trajectories]
+            assert (t["similar"], t["dissimilar"]) == (accuracy(*data.similar), accuracy(*data.dissimilar))
+        assert t["inconsistency"] == 100.0 * sum(switched) / cfg.n_trajectories
+        assert t["diff"] == t["dissimilar"] - t["similar"]
         assert 0 <= t["similar"] <= 100 and 0 <= t["dissimilar"] <= 100 and 0 <= t["inconsistency"] <= 100
-        assert t["diff"] == pytest.approx(t["dissimilar"] - t["similar"])
-    json.dumps(a)  # the job's JSON
+    other = run_variant("zeros", "full", "grey", replace(cfg, seed=4))
+    assert [t["init_seed"] for t in other["trials"]] == [4000, 4001]
+    assert [t["history"] for t in other["trials"]] != [t["history"] for t in a["trials"]]
 
 
 def job_counts(proc) -> dict[str, int]:

@@ -4,7 +4,6 @@ from collections import OrderedDict
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pppcore.geometry import Axis, GeometryError, shortcut_slice, trace_chain

@@ -63,3 +63,10 @@ def test_core_dependencies_are_torch_numpy_pillow():
     names = sorted(d.split(">")[0].split("=")[0].strip() for d in project["dependencies"])
     assert names == ["numpy", "pillow", "torch"]
     assert {"workflow", "test"} <= set(project["optional-dependencies"])
+
+
+def test_public_names_of_the_core():
+    import pppcore
+
+    for name in ("build_model", "align", "make_twin", "measure_ppp", "PPPAccumulator", "PPPResult", "load_checkpoint", "save_checkpoint"):
+        assert callable(getattr(pppcore, name)), name

@@ -46,21 +46,28 @@ def naive(model, images, batch_size):
             a, o = paired_features(model, twin, alignment, big)
             for k in a:
                 stored.setdefault(k, []).append((a[k].double().numpy(), alignment.align_twin(k, o[k]).double().numpy()))
-    out = {}
-    for k, pairs in stored.items():
-        A = np.concatenate([p[0] for p in pairs])
-        D = np.abs(np.concatenate([p[1] for p in pairs]) - A)
-        per_image = D.mean(axis=(1, 2, 3))
-        sigma_n = A.std(axis=(2, 3)).mean(axis=1)
-        out[k] = dict(
-            ppp_map=D.mean(0),
-            mae=D.mean(),
-            sigma=sigma_n.mean(),
-            snr=D.mean() / sigma_n.mean(),
-            stderr=per_image.std(ddof=1) / math.sqrt(len(per_image)),
-            running=np.cumsum(per_image) / np.arange(1, len(per_image) + 1),
-        )
-    return out
+    return {
+        k: by_definition(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+        for k, pairs in stored.items()
+    }
+
+
+def by_definition(A: np.ndarray, O: np.ndarray) -> dict[str, np.ndarray | float]:
+    """The module docstring's definitions on every stored feature (N x C x H x W), float64."""
+    A, O = A.astype(np.float64), O.astype(np.float64)
+    D = np.abs(O - A)
+    per_image = D.mean(axis=(1, 2, 3))
+    sigma_n = A.std(axis=(2, 3)).mean(axis=1)  # population std over the spatial axes
+    return dict(
+        ppp_map=D.mean(0),
+        mae=D.mean(),
+        sigma=sigma_n.mean(),
+        snr=D.mean() / sigma_n.mean(),
+        mean_abs=np.abs(A).mean(),
+        stderr=per_image.std(ddof=1) / math.sqrt(len(per_image)),
+        running=np.cumsum(per_image) / np.arange(1, len(per_image) + 1),
+        running_snr=np.cumsum(per_image) / np.cumsum(sigma_n),
+    )
 
 
 def test_streaming_equals_store_everything(resnet, images):
@@ -107,12 +114,63 @@ def test_merge_equals_one_pass(resnet, images):
         reset.compute()
 
 
+def test_every_field_follows_the_definitions(resnet):
+    """Known tensors straight into the accumulator, regular != twin, with raw twin maps the
+    Alignment crops, batches of 3, 1 and 4 images: every field of PPPResult against the
+    definitions computed on everything stored (the run on real features above checks fewer)."""
+    alignment = align(resnet, SIZE)
+    gen = torch.Generator().manual_seed(0)
+    acc = PPPAccumulator(alignment)
+    stored: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+    for n in (3, 1, 4):
+        regular, twin = {}, {}
+        for name, (h, w) in alignment.loi_sizes.items():
+            m = alignment.loi_margins[name]
+            scale = torch.rand(n, 3, 1, 1, generator=gen) + 0.5  # images and channels differ in spread
+            a = scale * torch.randn(n, 3, h, w, generator=gen) + torch.randn(n, 3, 1, 1, generator=gen)
+            o = torch.randn(n, 3, m.top + h + m.bottom, m.left + w + m.right, generator=gen)  # the twin's frame
+            aligned = a + 0.1 * torch.randn(n, 3, h, w, generator=gen)
+            aligned[..., 0, :] += 2.0  # a border pattern, as padding leaves
+            o[..., m.top : m.top + h, m.left : m.left + w] = aligned
+            regular[name], twin[name] = a, o
+            stored.setdefault(name, []).append((a, aligned))
+        acc.update(regular, twin)
+    results = acc.compute()
+    assert list(results) == list(alignment.loi_sizes)
+    for name, r in results.items():
+        ref = by_definition(torch.cat([p[0] for p in stored[name]]).numpy(), torch.cat([p[1] for p in stored[name]]).numpy())
+        assert r.layer == name and r.n_images == 8 and r.degenerate is False
+        assert r.ppp_map.dtype == torch.float64 and r.ppp_map.shape == (3, *alignment.loi_sizes[name])
+        np.testing.assert_allclose(r.ppp_map.numpy(), ref["ppp_map"], rtol=1e-6)
+        np.testing.assert_allclose(r.channel_mean.numpy(), ref["ppp_map"].mean(0), rtol=1e-6)
+        for field, key in [("mae_ppp", "mae"), ("sigma", "sigma"), ("snr_ppp", "snr"), ("mean_abs", "mean_abs"), ("stderr", "stderr")]:
+            assert r[field] == pytest.approx(ref[key], rel=1e-6), field
+        np.testing.assert_allclose(r.running_mae, ref["running"], rtol=1e-6)
+        np.testing.assert_allclose(r.running_snr, ref["running_snr"], rtol=1e-6)
+        assert r.summary() == {
+            "layer": name, "mae_ppp": r.mae_ppp, "snr_ppp": r.snr_ppp, "sigma": r.sigma, "mean_abs": r.mean_abs,
+            "n_images": 8, "stderr": r.stderr, "degenerate": False, "map_shape": [3, *alignment.loi_sizes[name]],
+        }
+    one = PPPAccumulator(alignment)
+    one.update({k: v[:1] for k, v in regular.items()}, {k: v[:1] for k, v in twin.items()})
+    first = one.compute()["layer1"]
+    assert math.isnan(first.stderr) and first.summary()["stderr"] is None and first.running_mae.shape == (1,)
+
+
 @pytest.mark.parametrize("arch", ["vgg19", "resnet50", "efficientnet_b0"])
 def test_padding_none_has_exactly_zero_ppp(arch):
+    """An alignment check (the twin of a none-padded model is the model itself, so the PPP
+    arithmetic is not exercised here: see test_every_field_follows_the_definitions): the
+    smallest input that runs aligns with no margins and measures exactly 0 at every LoI."""
     model = small_model(arch, "none")
     size = {"vgg19": 268, "resnet50": 427, "efficientnet_b0": 851}[arch]  # smallest that works
+    a = align(model, size)
+    assert a.big_size == (size, size) and all(m.as_tuple() == (0, 0, 0, 0) for m in a.layer_margins.values())
+    assert make_twin(model, a) is model
     results = measure_ppp(model, synthetic_images(2, size, seed=1), size)
-    for r in results.values():
+    assert list(results) == list(model.loi)
+    for k, r in results.items():
+        assert tuple(r.ppp_map.shape[1:]) == a.loi_sizes[k] and r.n_images == 2
         assert r.mae_ppp == 0.0 and float(r.ppp_map.abs().max()) == 0.0
 
 

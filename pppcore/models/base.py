@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -95,7 +96,7 @@ def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn
     with torch.no_grad():
         for batch in batches:
             model(batch)
-    for m, momentum in zip(bns, saved):
+    for m, momentum in zip(bns, saved, strict=True):
         m.momentum = momentum
     return model.eval()
 

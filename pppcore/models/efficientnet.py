@@ -50,7 +50,10 @@ def conv_norm(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int
 
 
 class MBConv(Residual):
-    def __init__(self, expand: int, kernel: int, stride: int, in_ch: int, out_ch: int, drop: float, *, scheme: str, squeeze_excitation: bool, input_deferred: bool) -> None:
+    def __init__(
+        self, expand: int, kernel: int, stride: int, in_ch: int, out_ch: int, drop: float, *,
+        scheme: str, squeeze_excitation: bool, input_deferred: bool,
+    ) -> None:
         super().__init__()
         self.use_res_connect = stride == 1 and in_ch == out_ch
         expanded = make_divisible(in_ch * expand)

@@ -9,7 +9,6 @@ from .base import PPPModel, init_weights
 from .layers import PadConv2d, PadMaxPool2d, Residual
 from .vgg import scaled
 
-
 # (conv kernel, pad), (max-pool kernel, pad), both stride 2. "paper" is the stem of the
 # paper's App. A ResNet50 table (3x3 conv, 2x2 pool); its weights do not fit torchvision's.
 STEMS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {

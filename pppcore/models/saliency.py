@@ -54,7 +54,7 @@ class SaliencyVGG(PPPModel):
                     break  # the last max-pool is not needed
         lateral = self.decoder["lateral"]
         target = taps[0].shape[-2:]
-        fused = sum(F.interpolate(conv(t), size=target, mode="bilinear", align_corners=False) for conv, t in zip(lateral, taps))
+        fused = sum(F.interpolate(conv(t), size=target, mode="bilinear", align_corners=False) for conv, t in zip(lateral, taps, strict=True))
         out = self.decoder["predict"](torch.relu(fused))
         return F.interpolate(out, size=size, mode="bilinear", align_corners=False)
 

@@ -69,8 +69,8 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -101,7 +101,7 @@ class Layout:
     red_xy: np.ndarray  # n x 2 (x, y)
     green_xy: np.ndarray
 
-    def shifted(self, dy: np.ndarray | int) -> "Layout":
+    def shifted(self, dy: np.ndarray | int) -> Layout:
         dy = np.broadcast_to(np.asarray(dy), self.label.shape)
         move = np.stack([np.zeros_like(dy), dy], axis=1)
         return Layout(self.label, self.red_xy + move, self.green_xy + move)
@@ -253,7 +253,7 @@ class BHVConfig:
     weight_decay: float = default("bhv", "weight_decay")
 
     @classmethod
-    def from_dict(cls, d: dict) -> "BHVConfig":
+    def from_dict(cls, d: dict) -> BHVConfig:
         """From the ``bhv:`` section, strictly: unknown keys are an error; the grid lists
         (backgrounds, paddings, conv_types) are the workflow's and are left out."""
         return parse(cls, d, "bhv")
@@ -277,7 +277,9 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return loss / len(x), 100.0 * correct / len(x)
 
 
-def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor], cfg: BHVConfig, device: torch.device | str = "cpu") -> dict:
+def fit(
+    model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor], cfg: BHVConfig, device: torch.device | str = "cpu"
+) -> dict:
     """Adadelta with early stopping on validation loss; restores the best weights."""
     model.to(device)
     opt = torch.optim.Adadelta(model.parameters(), lr=cfg.lr, rho=cfg.rho, eps=cfg.eps, weight_decay=cfg.weight_decay)

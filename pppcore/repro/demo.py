@@ -16,12 +16,12 @@ import torch
 
 from ..alignment import align
 from ..cli import format_results
-from ..io import atomic_path, write_json
-from .data.synthetic import synthetic_images
-from ..metrics import measure_ppp
 from ..images import center_crop, normalize as imagenet_normalize
+from ..io import atomic_path, write_json
+from ..metrics import measure_ppp
 from ..models import build_model
 from ..models.base import calibrate_batchnorm
+from .data.synthetic import synthetic_images
 
 DEMO_WIDTH = {"vgg19": 0.125, "resnet50": 0.25, "efficientnet_b0": 0.25}
 DEMO_PADDINGS = ("zeros", "circular", "reflect", "replicate", "randn")

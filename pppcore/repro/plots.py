@@ -8,12 +8,17 @@ alone), and nothing keeps them alive once dropped.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..io import atomic_path
+
+if TYPE_CHECKING:
+    from .surfaces import ChannelSurfaces
 
 PADDING_COLOURS = {"zeros": "tab:red", "circular": "tab:blue", "reflect": "tab:green", "replicate": "tab:orange", "randn": "tab:purple", "none": "tab:gray"}
 
@@ -51,15 +56,13 @@ def fig5_chronological(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def load_maps(npz_path: str | os.PathLike) -> dict[str, "np.ndarray"]:
+def load_maps(npz_path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Channel-mean PPP maps of one extraction NPZ, keyed by LoI name, in depth order."""
-    import numpy as np
-
     with np.load(npz_path) as npz:
         return {key.split("/")[0]: npz[key] for key in npz.files if key.endswith("/channel_mean")}
 
 
-def fig4_grid(maps: dict[tuple[str, str, str], dict[str, "np.ndarray"]], lois: tuple[int, ...] = (3, 4)) -> Figure:
+def fig4_grid(maps: dict[tuple[str, str, str], dict[str, np.ndarray]], lois: tuple[int, ...] = (3, 4)) -> Figure:
     """PPP maps: rows arch x LoI, columns padding x (init, trained); each map scaled to [0, 1].
 
     ``maps[(arch, padding, stage)]`` is :func:`load_maps` of that checkpoint (stage: init/trained).
@@ -90,7 +93,7 @@ def fig4_grid(maps: dict[tuple[str, str, str], dict[str, "np.ndarray"]], lois: t
     return fig
 
 
-def _unit(m: "np.ndarray") -> "np.ndarray":
+def _unit(m: np.ndarray) -> np.ndarray:
     """``m`` scaled to [0, 1] (a constant map becomes 0): the paper's per-map normalisation."""
     span = m.max() - m.min()
     return (m - m.min()) / span if span > 0 else m * 0
@@ -119,11 +122,9 @@ def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> Figure:
     return fig
 
 
-def fig1_surfaces(s: "ChannelSurfaces", counts: tuple[int, ...] = (1, 8, 64), caption: str = "") -> Figure:
+def fig1_surfaces(s: ChannelSurfaces, counts: tuple[int, ...] = (1, 8, 64), caption: str = "") -> Figure:
     """Fig. 1: optimally- (grey) vs algorithmically-padded (coloured) surfaces of one image,
     then the PPP estimate over 1, 8, 64, ... and all images, tilted (top row) and top view."""
-    import numpy as np
-
     n = len(s.twin)
     counts = tuple(c for c in counts if c < n) + (n,)
     cols = 1 + len(counts)

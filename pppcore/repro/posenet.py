@@ -42,8 +42,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -140,7 +141,7 @@ def _windows(files: Sequence[os.PathLike], side: int, n: int, size: int, key: st
     out = torch.empty(n, 3, size, size)
     for f, wins in by_file.items():  # each mosaic is read once
         image = to_tensor(files[f], str(files[f]))
-        batch = torch.stack([image[:, t : t + side, l : l + side] for _, t, l in wins])
+        batch = torch.stack([image[:, top : top + side, left : left + side] for _, top, left in wins])
         if side != size:
             batch = F.interpolate(batch, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
         out[[i for i, _, _ in wins]] = batch.clamp(0, 1)
@@ -200,7 +201,7 @@ class FeatureCache:
         return torch.cat([_to_grid(f[index]) for f in self.levels], dim=1)
 
     @classmethod
-    def from_model(cls, model: PPPModel, images: torch.Tensor, cfg: PosENetConfig, device: torch.device | str = "cpu") -> "FeatureCache":
+    def from_model(cls, model: PPPModel, images: torch.Tensor, cfg: PosENetConfig, device: torch.device | str = "cpu") -> FeatureCache:
         model = model.to(device).eval()
         seed_randn(model, cfg.seed)
         parts: list[list[torch.Tensor]] = []
@@ -210,7 +211,7 @@ class FeatureCache:
                 x = imagenet_normalize(x) if cfg.normalize else x
                 feats = tap_features(model, x)
                 parts.append([_to_grid(f) if f.shape[-2] * f.shape[-1] > FEATURE_SIZE**2 else f for f in feats])
-        return cls([torch.cat(level) for level in zip(*parts)])
+        return cls([torch.cat(level) for level in zip(*parts, strict=True)])
 
 
 # ---------------------------------------------------------------- the module, its training, its scores
@@ -316,7 +317,9 @@ def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig
     return rows
 
 
-def posenet_checkpoint(checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike, device: torch.device | str = "cpu") -> dict[str, Any]:
+def posenet_checkpoint(
+    checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike, device: torch.device | str = "cpu"
+) -> dict[str, Any]:
     """The workflow step: features of one checkpoint once, ``trials`` PEMs, one JSON (NaN -> null)."""
     from ..alignment import input_size_for
     from ..checkpoint import load_checkpoint

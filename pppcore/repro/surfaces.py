@@ -9,8 +9,8 @@ Random crops (seeded) give many samples from a few mosaics.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 

@@ -146,11 +146,6 @@ def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification"
     return result
 
 
-def accuracy(model: torch.nn.Module, data: Dataset, batch_size: int = 128) -> float:
-    """Top-1 accuracy of ``model`` (eval mode) on ``data``."""
-    return evaluate(model, data, "classification", batch_size)["performance"]
-
-
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
     return out_dir / f"epoch_{epoch:03d}.pt"
 

@@ -84,7 +84,8 @@ class DUTS(Dataset):
         self.image_dir, self.mask_dir, self.size = base / f"{split}-Image", base / f"{split}-Mask", size
         for folder in (self.image_dir, self.mask_dir):
             if not folder.is_dir():
-                raise FileNotFoundError(f"train.data.saliency: folder {folder} does not exist (DUTS layout: root/{split}/{split}-Image/*.jpg and root/{split}/{split}-Mask/*.png)")
+                raise FileNotFoundError(f"train.data.saliency: folder {folder} does not exist "
+                                        f"(DUTS layout: root/{split}/{split}-Image/*.jpg and root/{split}/{split}-Mask/*.png)")
         try:
             images = list_images(self.image_dir)
         except FileNotFoundError as err:

@@ -17,9 +17,10 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import requests
@@ -246,7 +247,7 @@ class TileClient:
         self._lock = threading.Lock()
         self._next_start = 0.0
 
-    def __enter__(self) -> "TileClient":
+    def __enter__(self) -> TileClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -367,11 +368,11 @@ def build_mosaics(
     except ValueError:
         previous = {}
     done: dict[str, dict[str, Any]] = {}
-    for name, spec in zip(names, specs):
+    for name, spec in zip(names, specs, strict=True):
         old, path = previous.get(name), out_dir / name
         if old and old.get("origin") == _origin(spec) and path.is_file() and sha256_file(path) == old["sha256"]:
             done[name] = old
-    todo = [(n, s) for n, s in zip(names, specs) if n not in done]
+    todo = [(n, s) for n, s in zip(names, specs, strict=True) if n not in done]
     with tqdm(total=sum(len(s.tiles()) for _, s in todo), desc="tiles", unit="tile", disable=not progress) as bar:
         for name, spec in todo:
             mosaic = Image.new("RGB", (spec.size, spec.size))

@@ -6,7 +6,8 @@ every run sees the same images; ``imagefolder`` and ``duts`` read the real data 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from torch.utils.data import Dataset
 

@@ -32,6 +32,7 @@ include: "rules/bhv.smk"
 
 
 rule all:
+    default_target: True
     input:
         rules.table2.output,
         rules.fig1.output,
@@ -40,7 +41,6 @@ rule all:
         rules.fig5.output,
         rules.table1.output,
         rules.fig3.output,
-    default_target: True
 
 
 include: "rules/report.smk"

@@ -12,19 +12,19 @@ BHV_NETS += [("none", "valid")] * ("none" in BHV["paddings"])
 rule bhv:
     output:
         [f"{R}/bhv/{bg}/{{bpad}}_{{conv}}.json" for bg in BHV["backgrounds"]],
-    params:
-        # The grid keys stay out: adding a padding must not rerun the other networks.
-        bhv=canonical({k: v for k, v in BHV.items() if k not in ("paddings", "conv_types")}),
-    wildcard_constraints:
-        bpad="zeros|circular|reflect|replicate|randn|none",
-        conv="same|full|valid",
-    threads: 1
-    conda:
-        "../envs/torch.yaml"
     log:
         f"{R}/logs/bhv/{{bpad}}_{{conv}}.log",
     benchmark:
         f"{R}/benchmarks/bhv/{{bpad}}_{{conv}}.tsv"
+    wildcard_constraints:
+        bpad="zeros|circular|reflect|replicate|randn|none",
+        conv="same|full|valid",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    params:
+        # The grid keys stay out: adding a padding must not rerun the other networks.
+        bhv=canonical({k: v for k, v in BHV.items() if k not in ("paddings", "conv_types")}),
     script:
         "../workflow_scripts/bhv_run.py"
 
@@ -35,12 +35,12 @@ rule table1:
     output:
         csv=f"{R}/tables/table1.csv",
         tex=f"{R}/tables/table1.tex",
-    conda:
-        "../envs/plot.yaml"
     log:
         f"{R}/logs/table1.log",
     benchmark:
         f"{R}/benchmarks/table1.tsv"
+    conda:
+        "../envs/plot.yaml"
     script:
         "../workflow_scripts/table1.py"
 
@@ -49,15 +49,15 @@ rule fig3:
     output:
         png=f"{R}/figures/fig3_bhv_samples.png",
         pdf=f"{R}/figures/fig3_bhv_samples.pdf",
-    params:
-        backgrounds=BHV["backgrounds"],
-        seed=BHV["seed"],
-        plots=canonical(config["plots"]),
-    conda:
-        "../envs/plot.yaml"
     log:
         f"{R}/logs/fig3.log",
     benchmark:
         f"{R}/benchmarks/fig3.tsv"
+    conda:
+        "../envs/plot.yaml"
+    params:
+        backgrounds=BHV["backgrounds"],
+        seed=BHV["seed"],
+        plots=canonical(config["plots"]),
     script:
         "../workflow_scripts/fig3.py"

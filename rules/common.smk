@@ -50,7 +50,10 @@ def all_metrics(epochs=None):
     """Every extraction output (JSON) over the run grid and ``epochs`` (default: all)."""
     return expand(
         f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch:03d}}.json",
-        arch=ARCHS, padding=PADDINGS, seed=SEEDS, epoch=epochs or ckpt_epochs(),
+        arch=ARCHS,
+        padding=PADDINGS,
+        seed=SEEDS,
+        epoch=epochs or ckpt_epochs(),
     )
 
 
@@ -58,9 +61,11 @@ def posenet_outputs(epochs):
     """Every PosENet JSON (rules/posenet.smk) over the run grid and ``epochs``."""
     return expand(
         f"{R}/posenet/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch:03d}}.json",
-        arch=ARCHS, padding=PADDINGS, seed=SEEDS, epoch=epochs,
+        arch=ARCHS,
+        padding=PADDINGS,
+        seed=SEEDS,
+        epoch=epochs,
     )
-
 
 
 def fig4_panels():

@@ -5,14 +5,14 @@ rule ppp_metrics:
     output:
         json=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.json",
         npz=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.npz",
-    params:
-        ppp=canonical(config["ppp"]),
-    threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)
-    conda:
-        "../envs/torch.yaml"
     log:
         f"{R}/logs/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
     benchmark:
         f"{R}/benchmarks/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)
+    params:
+        ppp=canonical(config["ppp"]),
     script:
         "../workflow_scripts/ppp_metrics.py"

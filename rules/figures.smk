@@ -5,12 +5,12 @@ rule table2:
     output:
         csv=report(f"{R}/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         tex=f"{R}/tables/table2.tex",
-    conda:
-        "../envs/plot.yaml"
     log:
         f"{R}/logs/table2.log",
     benchmark:
         f"{R}/benchmarks/table2.tsv"
+    conda:
+        "../envs/plot.yaml"
     script:
         "../workflow_scripts/table2.py"
 
@@ -21,17 +21,16 @@ rule fig5:
     output:
         png=report(f"{R}/figures/fig5_chronological_ppp.png", caption="../report/fig5.rst", category="Figures"),
         pdf=f"{R}/figures/fig5_chronological_ppp.pdf",
-    params:
-        plots=canonical(config["plots"]),
-    conda:
-        "../envs/plot.yaml"
     log:
         f"{R}/logs/fig5.log",
     benchmark:
         f"{R}/benchmarks/fig5.tsv"
+    conda:
+        "../envs/plot.yaml"
+    params:
+        plots=canonical(config["plots"]),
     script:
         "../workflow_scripts/fig5.py"
-
 
 
 rule fig4:
@@ -40,15 +39,15 @@ rule fig4:
     output:
         png=report(f"{R}/figures/fig4_ppp_grid.png", caption="../report/fig4.rst", category="Figures"),
         pdf=f"{R}/figures/fig4_ppp_grid.pdf",
-    params:
-        panels=[(arch, padding, stage) for arch, padding, stage, _ in fig4_panels()],
-        plots=canonical(config["plots"]),
-    conda:
-        "../envs/plot.yaml"
     log:
         f"{R}/logs/fig4.log",
     benchmark:
         f"{R}/benchmarks/fig4.tsv"
+    conda:
+        "../envs/plot.yaml"
+    params:
+        panels=[(arch, padding, stage) for arch, padding, stage, _ in fig4_panels()],
+        plots=canonical(config["plots"]),
     script:
         "../workflow_scripts/fig4.py"
 
@@ -61,16 +60,16 @@ rule fig2:
         png=report(f"{R}/figures/fig2_principal_point_shift.png", caption="../report/fig2.rst", category="Figures"),
         pdf=f"{R}/figures/fig2_principal_point_shift.pdf",
         csv=f"{R}/figures/fig2_principal_point_shift.csv",
-    params:
-        ppp=canonical(config["ppp"]),
-        plots=canonical(config["plots"]),
-    threads: 2
-    conda:
-        "../envs/torch.yaml"
     log:
         f"{R}/logs/fig2.log",
     benchmark:
         f"{R}/benchmarks/fig2.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    params:
+        ppp=canonical(config["ppp"]),
+        plots=canonical(config["plots"]),
     script:
         "../workflow_scripts/fig2.py"
 
@@ -82,16 +81,16 @@ rule fig1:
     output:
         png=report(f"{R}/figures/fig1_ppp_surfaces.png", caption="../report/fig1.rst", category="Figures"),
         pdf=f"{R}/figures/fig1_ppp_surfaces.pdf",
-    params:
-        input_size=config["ppp"]["input_size"],
-        n_images=config["fig1"]["n_images"],
-        plots=canonical(config["plots"]),
-    threads: 2
-    conda:
-        "../envs/torch.yaml"
     log:
         f"{R}/logs/fig1.log",
     benchmark:
         f"{R}/benchmarks/fig1.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    params:
+        input_size=config["ppp"]["input_size"],
+        n_images=config["fig1"]["n_images"],
+        plots=canonical(config["plots"]),
     script:
         "../workflow_scripts/fig1.py"

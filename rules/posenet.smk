@@ -2,20 +2,21 @@
 # features computed once, every trial trained on them. Threads: one per job, so two jobs
 # share the 2 cores of the tiny run (the PEM's small convolutions gain little from more).
 
+
 rule posenet:
     input:
         ckpt=f"{R}/train/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.pt",
         tiles=rules.tiles.output.manifest,
     output:
         json=f"{R}/posenet/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.json",
-    params:
-        posenet=canonical(config["posenet"]),
-    threads: 1
-    conda:
-        "../envs/torch.yaml"
     log:
         f"{R}/logs/posenet/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
     benchmark:
         f"{R}/benchmarks/posenet/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    params:
+        posenet=canonical(config["posenet"]),
     script:
         "../workflow_scripts/posenet.py"

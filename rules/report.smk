@@ -3,13 +3,13 @@ rule report:
         rules.all.input,
     output:
         f"{R}/report.html",
-    params:
-        snakefile=workflow.main_snakefile,
-    conda:
-        "../envs/plot.yaml"
     log:
         f"{R}/logs/report.log",
     benchmark:
         f"{R}/benchmarks/report.tsv"
+    conda:
+        "../envs/plot.yaml"
+    params:
+        snakefile=workflow.main_snakefile,
     script:
         "../workflow_scripts/report.py"

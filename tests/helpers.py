@@ -116,21 +116,30 @@ def workflow_copy(tmp_path: Path) -> Path:
     return wf
 
 
-def snakemake(wf: Path, *args: str, config: Path = MICRO, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(wf: Path, *args: str, config: Path = MICRO, check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess:
     """``snakemake ARGS`` in ``wf`` on 2 cores; fails the test on a non-zero exit when ``check``."""
-    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--quiet", "rules", "--configfile", str(config)]
+    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", *(["--quiet", "rules"] if quiet else []), "--configfile", str(config)]
     proc = subprocess.run(cmd, cwd=wf, capture_output=True, text=True, timeout=900)
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
 
-def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
-    """Rule names of the dry run's last "Job stats" table (rows between its header and total)."""
-    rows = (proc.stdout + proc.stderr).split("Job stats:")[-1].splitlines()[3:]
-    names = set()
-    for row in rows:
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count of the dry run's last "Job stats" table ({} when nothing is to do)."""
+    text = proc.stdout + proc.stderr
+    if "Job stats:" not in text:
+        assert "Nothing to be done" in text, text[-2000:]
+        return {}
+    counts = {}
+    for row in text.split("Job stats:")[-1].splitlines()[3:]:
         if not row.strip() or row.startswith("total"):
             break
-        names.add(row.split()[0])
-    return names
+        name, count = row.split()
+        counts[name] = int(count)
+    return counts
+
+
+def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
+    """Rule names of the dry run's last "Job stats" table."""
+    return set(planned_jobs(proc))

@@ -11,8 +11,18 @@ from PIL import Image
 from pppcore import build_model
 from pppcore.checkpoint import save_checkpoint
 from pppcore.repro.posenet import (
-    FEATURE_SIZE, FeatureCache, PosENetConfig, average_ranks, config_from, crops, make_target,
-    posenet_checkpoint, run_trials, spearman, tap_features, taps,
+    FEATURE_SIZE,
+    FeatureCache,
+    PosENetConfig,
+    average_ranks,
+    config_from,
+    crops,
+    make_target,
+    posenet_checkpoint,
+    run_trials,
+    spearman,
+    tap_features,
+    taps,
 )
 
 from helpers import small_model, write_images

@@ -101,7 +101,7 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     cfg = TrainConfig("vgg19", lr=0.1, epochs=4, warmup_epochs=1)
     lrs = [learning_rate(cfg, s, 10) for s in range(40)]
     assert lrs[:10] == pytest.approx([0.01 * (i + 1) for i in range(10)])
-    assert lrs[10] == pytest.approx(0.1) and all(a > b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] < 1e-3
+    assert lrs[10] == pytest.approx(0.1) and all(a > b for a, b in zip(lrs[10:-1], lrs[11:], strict=True)) and lrs[-1] < 1e-3
     assert learning_rate(TrainConfig("vgg19", lr=0.1, warmup_epochs=0), 0, 10) == pytest.approx(0.1)
     with pytest.raises(ValueError, match="unknown task"):
         TrainConfig("vgg19", task="detection")

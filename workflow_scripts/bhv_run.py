@@ -1,6 +1,6 @@
 """Glue: rule bhv -> pppcore.repro.bhv (all trials of one network, one JSON per background)."""
-from pppcore.repro.bhv import BHVConfig, run_variant
 from pppcore.io import log_to, write_json
+from pppcore.repro.bhv import BHVConfig, run_variant
 from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

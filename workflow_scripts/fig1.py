@@ -5,8 +5,8 @@ from pppcore.checkpoint import load_checkpoint
 from pppcore.images import list_images
 from pppcore.io import log_to
 from pppcore.repro.plots import fig1_surfaces, save
-from pppcore.runtime import prepare_job
 from pppcore.repro.surfaces import channel_surfaces
+from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pandas as pd
+
 from pppcore import align
 from pppcore.checkpoint import load_checkpoint
 from pppcore.extract import measure_folder

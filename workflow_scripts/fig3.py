@@ -1,6 +1,6 @@
 """Glue: rule fig3 -> pppcore.repro.bhv_plots."""
-from pppcore.repro.bhv_plots import fig3_samples
 from pppcore.io import log_to
+from pppcore.repro.bhv_plots import fig3_samples
 from pppcore.repro.plots import save
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

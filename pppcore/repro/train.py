@@ -20,9 +20,10 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -71,7 +72,7 @@ class TrainConfig:
 
     @classmethod
     def from_config(cls, arch: str, padding: str, seed: int, arch_entry: Mapping[str, Any], recipe: Mapping[str, Any],
-                    num_classes: int | None = None) -> "TrainConfig":
+                    num_classes: int | None = None) -> TrainConfig:
         """The job of grid point (arch, padding, seed) from the arch's own ``train.archs`` entry and
         the ``train`` recipe keys; both checked strictly against the schema."""
         entry = with_defaults(arch_entry, "train.archs.*")

@@ -1,9 +1,10 @@
 import pytest
+import torch
 
-from pppcore import align, make_twin
+from pppcore import align, make_twin, measure_ppp
 from pppcore.alignment import Margins
 
-from helpers import MEASURED_ARCHS, small_model, tolerance
+from helpers import MEASURED_ARCHS, periodic_image, small_model, tolerance
 
 PAPER = {  # paper Appendix A at 224 px: big crop, input (top, bottom), LoI (top, bottom)
     "vgg19": (460, (118, 118), [(56, 56), (24, 24), (8, 8), (0, 0)]),
@@ -39,13 +40,11 @@ def test_any_input_size_gives_a_consistent_alignment(arch, size):
     the LoI margins equals what the regular model computes, far from any padding, on a crop
     extended by ``e`` px on every side (e a multiple of the total stride 32, so regular pixel i
     is pixel i + e / stride there, with its whole receptive field on image pixels)."""
-    import torch
-
     model = small_model(arch, **({"squeeze_excitation": False} if arch == "efficientnet_b0" else {}))  # SE pools globally
     a = align(model, size)
     (h, w), (bh, bw), im = a.input_size, a.big_size, a.input_margins
     assert (im.top + h + im.bottom, im.left + w + im.right) == (bh, bw)
-    e = 32 * -(-max(im.top, im.bottom, im.left, im.right) // 32)  # >= every receptive radius
+    e = 32 * -(-max(im.top, im.bottom, im.left, im.right) // 32)  # >= every receptive radius here (too small would fail, not pass)
     image = torch.rand(1, 3, bh + 2 * e, bw + 2 * e, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         twin = make_twin(model, a).features(image[..., e : e + bh, e : e + bw])
@@ -89,11 +88,6 @@ def test_table_has_the_paper_layout():
 
 def test_centred_alignment_splits_margins_evenly_and_breaks_resnet_exactness():
     """Fig. 2's naive crop: harmless for VGG19 (no shift), wrong for ResNet50 at layer4."""
-    import torch
-
-    from pppcore import measure_ppp
-    from helpers import periodic_image
-
     vgg = align(small_model("vgg19"), 224)
     assert vgg.centred().input_margins == vgg.input_margins  # symmetric already
     model = small_model("resnet50", padding="circular")

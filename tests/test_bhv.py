@@ -12,11 +12,23 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from pppcore.repro.bhv import (
-    BACKGROUNDS, BHVConfig, BHVNet, dissimilar, evaluate, fit, inconsistency, make_splits, pad_amount, render,
-    run_variant, sample_layout, trajectories, variants,
-)
 from pppcore.padding import RandnPad2d
+from pppcore.repro.bhv import (
+    BACKGROUNDS,
+    BHVConfig,
+    BHVNet,
+    dissimilar,
+    evaluate,
+    fit,
+    inconsistency,
+    make_splits,
+    pad_amount,
+    render,
+    run_variant,
+    sample_layout,
+    trajectories,
+    variants,
+)
 
 from helpers import ROOT, planned_rules, snakemake, workflow_copy
 
@@ -215,6 +227,11 @@ def test_fit_stops_early_and_restores_the_best_weights():
     assert evaluate(model, *d.val)[0] == pytest.approx(out["best_val_loss"], rel=1e-5)
 
 
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Percentage of ``x`` that ``model`` labels ``y``."""
+    return 100.0 * int((model(x).argmax(1) == y).sum()) / len(y)
+
+
 def test_run_variant_repeats_exactly_and_reports_every_trial():
     """Each trial's numbers are its own network's: the test retrains trial t (seed 1000 * seed + t,
     the same data) and recomputes both accuracies and the inconsistency from their definitions."""
@@ -233,9 +250,8 @@ def test_run_variant_repeats_exactly_and_reports_every_trial():
         assert {k: t[k] for k in fitted} == fitted and 1 <= t["epochs_run"] <= cfg.epochs
         with torch.no_grad():
             model.eval()
-            accuracy = lambda x, y: 100.0 * int((model(x).argmax(1) == y).sum()) / len(y)  # noqa: E731
             switched = [bool((model(traj).argmax(1) != model(traj[:1]).argmax(1)).any()) for traj in data.trajectories]
-            assert (t["similar"], t["dissimilar"]) == (accuracy(*data.similar), accuracy(*data.dissimilar))
+            assert (t["similar"], t["dissimilar"]) == (accuracy(model, *data.similar), accuracy(model, *data.dissimilar))
         assert t["inconsistency"] == 100.0 * sum(switched) / cfg.n_trajectories
         assert t["diff"] == t["dissimilar"] - t["similar"]
         assert 0 <= t["similar"] <= 100 and 0 <= t["dissimilar"] <= 100 and 0 <= t["inconsistency"] <= 100

@@ -31,7 +31,8 @@ def test_measure_with_checkpoint_writes_json(image_dir, tmp_path):
     ckpt = tmp_path / "vgg.pt"
     save_checkpoint(ckpt, model, epoch=3)
     out = tmp_path / "m" / "metrics.json"
-    proc = run("measure", "--arch", "vgg19", "--padding", "reflect", "--checkpoint", str(ckpt), "--images", str(image_dir), "--input-size", "64", "--out", str(out))
+    proc = run("measure", "--arch", "vgg19", "--padding", "reflect", "--checkpoint", str(ckpt), "--images", str(image_dir),
+               "--input-size", "64", "--out", str(out))
     assert "block5" in proc.stdout
     payload = json.loads(out.read_text())
     assert list(payload["layers"]) == ["block2", "block3", "block4", "block5"]

@@ -35,6 +35,7 @@ def test_extract_writes_small_json_and_npz(tiles, tmp_path):
 def test_extract_cli_and_bad_checkpoint(tiles, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
-    assert main(["extract", "--checkpoint", str(bad), "--images", str(tiles), "--input-size", "96", "--json", str(tmp_path / "a.json"), "--npz", str(tmp_path / "a.npz")]) == 2
+    args = ["--images", str(tiles), "--input-size", "96", "--json", str(tmp_path / "a.json"), "--npz", str(tmp_path / "a.npz")]
+    assert main(["extract", "--checkpoint", str(bad), *args]) == 2
     assert "bad.pt: cannot be read" in capsys.readouterr().err
     assert not (tmp_path / "a.json").exists()

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from pppcore.checkpoint import load_checkpoint
-from pppcore.repro.data.procedural import ObjectShapes
 from pppcore.extract import extract_ppp
-from pppcore.runtime import resolve_device
+from pppcore.repro.data.procedural import ObjectShapes
 from pppcore.repro.train import TrainConfig, train
+from pppcore.runtime import resolve_device
 
 from helpers import write_images
 

@@ -6,9 +6,9 @@ import torch
 from PIL import Image
 
 from pppcore import PPPAccumulator, align, make_twin, measure_ppp
-from pppcore.repro.data.synthetic import synthetic_images
 from pppcore.images import normalize
 from pppcore.metrics import SIGMA_REL_FLOOR, paired_features
+from pppcore.repro.data.synthetic import synthetic_images
 
 from helpers import small_model
 
@@ -52,10 +52,11 @@ def naive(model, images, batch_size):
     }
 
 
-def by_definition(A: np.ndarray, O: np.ndarray) -> dict[str, np.ndarray | float]:
-    """The module docstring's definitions on every stored feature (N x C x H x W), float64."""
-    A, O = A.astype(np.float64), O.astype(np.float64)
-    D = np.abs(O - A)
+def by_definition(regular: np.ndarray, twin: np.ndarray) -> dict[str, np.ndarray | float]:
+    """The module docstring's definitions on every stored feature (N x C x H x W), float64:
+    A_n the regular features, O_n the aligned twin features, D_n = |O_n - A_n|."""
+    A = regular.astype(np.float64)
+    D = np.abs(twin.astype(np.float64) - A)
     per_image = D.mean(axis=(1, 2, 3))
     sigma_n = A.std(axis=(2, 3)).mean(axis=1)  # population std over the spatial axes
     return dict(

@@ -16,7 +16,7 @@ from pppcore.repro.data.tiles import verify_manifest
 
 def test_deterministic_per_seed_and_index():
     a, b = list(synthetic_mosaics(3, 96, seed=7)), list(synthetic_mosaics(3, 96, seed=7))
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert torch.equal(next(synthetic_mosaics(1, 96, seed=7)), a[0])  # mosaic i does not depend on n
     c = next(synthetic_mosaics(1, 96, seed=8))
     assert not torch.equal(a[0], c) and not torch.equal(a[0], a[1])

@@ -32,7 +32,7 @@ def frame() -> pd.DataFrame:
 
 def test_table1_aggregates_trials_in_the_papers_row_order():
     t = table1(frame())
-    assert list(zip(t["padding"], t["fconv"])) == [("zeros", "N"), ("zeros", "Y"), ("circular", "Y"), ("none", "-")]
+    assert list(zip(t["padding"], t["fconv"], strict=True)) == [("zeros", "N"), ("zeros", "Y"), ("circular", "Y"), ("none", "-")]
     zs = t.iloc[0]
     assert zs["black_similar_mean"] == 99 and zs["black_similar_std"] == 1  # population std, as the original
     assert zs["black_dissimilar_mean"] == 15 and zs["black_diff"] == -84

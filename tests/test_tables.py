@@ -21,7 +21,7 @@ def write_run(root, arch, padding, seed, epoch, mae4, spc_trials, mae_trials, **
               for i, name in enumerate(LAYERS)}
     cfg = {"arch": arch, "padding": padding}
     (base / f"ppp_epoch_{epoch:03d}.json").write_text(json.dumps({"config": cfg, "epoch": epoch, "layers": layers, **meta}))
-    trials = [{"trial": i, "spc": s, "mae": m} for i, (s, m) in enumerate(zip(spc_trials, mae_trials))]
+    trials = [{"trial": i, "spc": s, "mae": m} for i, (s, m) in enumerate(zip(spc_trials, mae_trials, strict=True))]
     (base / f"posenet_epoch_{epoch:03d}.json").write_text(json.dumps({"config": cfg, "epoch": epoch, "trials": trials}))
     return base / f"ppp_epoch_{epoch:03d}.json", base / f"posenet_epoch_{epoch:03d}.json"
 
@@ -67,7 +67,7 @@ def test_posenet_columns_keep_nan_and_show_a_star(grid):
 def test_all_trials_nan_is_a_bare_star(tmp_path):
     ppp, pn = write_run(tmp_path, "vgg19", "circular", 0, 0, 0.1, [None, None], [0.2, 0.2], val_acc=0.1)
     t = table2(collect([ppp]), collect_posenet([pn]), final_epoch=0)
-    line = next(l for l in table2_latex(t).splitlines() if l.startswith("vgg19"))
+    line = next(row for row in table2_latex(t).splitlines() if row.startswith("vgg19"))
     assert line.split(" & ")[3] == "*"
 
 

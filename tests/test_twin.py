@@ -4,11 +4,8 @@ import pytest
 import torch
 
 from pppcore import align, make_twin, metrics
-from pppcore.alignment import Margins
 
-from helpers import (
-    MEASURED_ARCHS, PADDED, big_image, interior_mask, paired_features, periodic_image, shifted_diff, small_model, tolerance,
-)
+from helpers import MEASURED_ARCHS, PADDED, big_image, interior_mask, paired_features, periodic_image, shifted_diff, small_model, tolerance
 
 SIZE = 96  # large enough for interior positions at the first two or three LoIs
 NO_SE = {"efficientnet_b0": {"squeeze_excitation": False}}
@@ -90,9 +87,10 @@ def test_twin_shares_parameters_and_has_no_padding(arch):
     model = small_model(arch, "reflect")
     twin = make_twin(model)
     assert twin is not model
+    assert len(list(model.parameters())) > 0
     for ours, theirs in ((model.named_parameters(), twin.named_parameters()), (model.named_buffers(), twin.named_buffers())):
-        ours, theirs = list(ours), list(theirs)
-        assert [n for n, _ in ours] == [n for n, _ in theirs] and len(ours) > 0
+        ours, theirs = list(ours), list(theirs)  # VGG without BatchNorm has no buffers
+        assert [n for n, _ in ours] == [n for n, _ in theirs]
         assert all(p is q for (_, p), (_, q) in zip(ours, theirs, strict=True))
     assert list(model.state_dict()) == list(twin.state_dict())
     assert all(getattr(m, "pad", None) is None or m.pad.amount == 0 for m in twin.modules())
@@ -115,7 +113,7 @@ def test_gradient_probe_stays_in_the_receptive_field(arch):
         nonzero = grad.abs().sum((0, 1)) > 0
         assert nonzero.any()
         box = []
-        for axis, idx in zip(alignment.axes, (i, j)):
+        for axis, idx in zip(alignment.axes, (i, j), strict=True):
             lo, hi = axis.twin[path].receptive_field(idx)
             box.append((int(lo), int(hi)))
         (r0, r1), (c0, c1) = box

@@ -2,55 +2,12 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-MICRO = ROOT / "tests" / "micro.yaml"
-
-
-def workflow_copy(tmp_path: Path) -> Path:
-    """The workflow's files in a scratch folder, so a test may edit them."""
-    wf = tmp_path / "wf"
-    wf.mkdir()
-    shutil.copy(ROOT / "Snakefile", wf)
-    # The micro config *is* the default here: --configfile merges nested keys into config.yaml,
-    # so the default's archs would otherwise stay in the grid.
-    shutil.copy(MICRO, wf / "config.yaml")
-    for folder in ("rules", "workflow_scripts", "config", "envs", "report"):
-        shutil.copytree(ROOT / folder, wf / folder)
-    return wf
-
-
-def snakemake(wf: Path, *args: str, config: Path = MICRO, check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", *(["--quiet", "rules"] if quiet else []), "--configfile", str(config)]
-    proc = subprocess.run(cmd, cwd=wf, capture_output=True, text=True, timeout=900)
-    if check:
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
-
-
-def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
-    """Rule -> job count of the dry run's last "Job stats" table ({} when nothing is to do)."""
-    text = proc.stdout + proc.stderr
-    if "Job stats:" not in text:
-        assert "Nothing to be done" in text, text[-2000:]
-        return {}
-    counts = {}
-    for row in text.split("Job stats:")[-1].splitlines()[3:]:
-        if not row.strip() or row.startswith("total"):
-            break
-        name, count = row.split()
-        counts[name] = int(count)
-    return counts
-
-
-def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
-    return set(planned_jobs(proc))
+from helpers import MICRO, planned_jobs, planned_rules, snakemake, workflow_copy
 
 
 def micro_with(wf: Path, name: str, sort_keys: bool = False, **sections: dict) -> Path:

@@ -174,7 +174,7 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
         except OSError:
             return "(no log)"
 
-    def start(self, timeout: float = 60) -> "LocalCluster":
+    def start(self, timeout: float = 60) -> LocalCluster:
         if missing := missing_binaries():
             raise ClusterUnavailable(f"SLURM/munge binaries not on PATH: {', '.join(missing)} (apt-get install slurmctld slurmd slurm-client munge)")
         try:
@@ -220,7 +220,7 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
             if state in ("idle", "mix"):
                 return
             if state.startswith(("inval", "drain")):
-                reasons = [l for l in (self.root / "slurmctld.log").read_text().splitlines() if "state to" in l]
+                reasons = [line for line in (self.root / "slurmctld.log").read_text().splitlines() if "state to" in line]
                 raise ClusterUnavailable(f"node state {state!r}: {' | '.join(reasons)[-500:]}")
             time.sleep(0.2)
         raise ClusterUnavailable(f"node not idle within {timeout:.0f} s (state {state!r}); slurmd log: {self._log_tail('slurmd')}")
@@ -268,7 +268,7 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
                     continue
         return pids
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -14,7 +14,6 @@ Prints a table and writes CSV (default benchmarks/results/bench_ppp_<device>.csv
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import resource
 import subprocess
@@ -29,6 +28,8 @@ from pppcore.images import center_crop, normalize
 from pppcore.metrics import paired_features
 from pppcore.repro.data.synthetic import iter_synthetic_images, synthetic_images
 from pppcore.runtime import tune_malloc
+
+from report_table import print_and_write  # benchmarks/ (the script's own folder)
 
 WIDTHS = {"vgg19": 0.125, "resnet50": 0.25, "efficientnet_b0": 0.25}
 MEMORY_NS = (32, 128, 512)
@@ -126,20 +127,8 @@ def main() -> None:
                 row.update(memory(arch, args.input_size, args.batch_size, ns))
             rows.append(row)
             print(row, flush=True)
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    print()
-    print(" | ".join(keys))
-    print(" | ".join("---" for _ in keys))
-    for row in rows:
-        print(" | ".join(str(row.get(k, "")) for k in keys))
     tag = "cuda" if len(devices) > 1 else "cpu"
-    out = Path(args.out or Path(__file__).parent / "results" / f"bench_ppp_{tag}.csv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"\nwrote {out}")
+    print_and_write(rows, args.out or Path(__file__).parent / "results" / f"bench_ppp_{tag}.csv")
 
 
 if __name__ == "__main__":

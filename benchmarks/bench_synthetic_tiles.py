@@ -12,15 +12,15 @@ Prints a table and writes CSV (default benchmarks/results/bench_synthetic_tiles.
 from __future__ import annotations
 
 import argparse
-import csv
 import platform
 import time
 from pathlib import Path
 
 import torch
 
-from pppcore.io import atomic_path
 from pppcore.repro.data.synthetic_tiles import synthetic_mosaics
+
+from report_table import print_and_write  # benchmarks/ (the script's own folder)
 
 TARGET = (512, 8, 5.0)  # size, mosaics, seconds
 
@@ -65,20 +65,7 @@ def main() -> None:
         row = {"python": platform.python_version(), **timing(size, args.images, args.seed, args.repeats)}
         rows.append(row)
         print(row, flush=True)
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    print()
-    print(" | ".join(keys))
-    print(" | ".join("---" for _ in keys))
-    for row in rows:
-        print(" | ".join(str(row.get(k, "")) for k in keys))
-    out = Path(args.out or Path(__file__).parent / "results" / "bench_synthetic_tiles.csv")
-    with atomic_path(out) as tmp:  # a reader never sees half a table
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(rows)
-        tmp.chmod(0o644)  # mkstemp's 0600 would survive the rename
-    print(f"\nwrote {out}")
+    print_and_write(rows, args.out or Path(__file__).parent / "results" / "bench_synthetic_tiles.csv")
 
 
 if __name__ == "__main__":

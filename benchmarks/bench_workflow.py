@@ -95,8 +95,10 @@ def main() -> None:
             rows.append({"run": "  baselines (wall share)", "seconds": total * share, "budget_s": 8 * 60})
             for rule, s in sorted(per_rule.items(), key=lambda kv: -kv[1]):
                 rows.append({"run": f"  rule {rule} (job seconds, summed)", "seconds": s, "budget_s": ""})
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     for r in rows:
         r["seconds"] = round(r["seconds"], 1)
+        r["commit"] = commit or "unknown"
         r["cores"] = args.cores
         r["cpus_on_machine"] = os.cpu_count()
     print(f"{'run':<44}{'seconds':>10}{'budget s':>10}")

@@ -20,7 +20,7 @@ rule bhv:
         bpad="zeros|circular|reflect|replicate|randn|none",
         conv="same|full|valid",
     conda:
-        "../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         # The grid keys stay out: adding a padding must not rerun the other networks.

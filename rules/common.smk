@@ -6,6 +6,10 @@
 # grid point: no grid list (archs, paddings, seeds) and no other arch's settings.
 
 R = config["results"]
+# The torch steps' conda env (--sdm conda): unpinned for local runs, the CUDA build for the
+# cluster (profiles/slurm sets conda_torch=cuda; its envs are solved on a GPU-less login node).
+TORCH_ENVS = {"auto": "../envs/torch.yaml", "cuda": "../envs/torch-cuda.yaml"}
+TORCH_ENV = TORCH_ENVS[config["conda_torch"]]
 TRAIN = config["train"]
 ARCHS = list(TRAIN["archs"])
 PADDINGS = TRAIN["paddings"]

@@ -10,7 +10,7 @@ rule ppp_metrics:
     benchmark:
         f"{R}/benchmarks/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        TORCH_ENV
     threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)
     params:
         ppp=canonical(config["ppp"]),

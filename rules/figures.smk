@@ -65,7 +65,7 @@ rule fig2:
     benchmark:
         f"{R}/benchmarks/fig2.tsv"
     conda:
-        "../envs/torch.yaml"
+        TORCH_ENV
     threads: 2
     params:
         ppp=canonical(config["ppp"]),
@@ -86,7 +86,7 @@ rule fig1:
     benchmark:
         f"{R}/benchmarks/fig1.tsv"
     conda:
-        "../envs/torch.yaml"
+        TORCH_ENV
     threads: 2
     params:
         input_size=config["ppp"]["input_size"],

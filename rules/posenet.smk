@@ -14,7 +14,7 @@ rule posenet:
     benchmark:
         f"{R}/benchmarks/posenet/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         posenet=canonical(config["posenet"]),

@@ -7,7 +7,7 @@ rule train:
     benchmark:
         f"{R}/benchmarks/train/{{arch}}_{{padding}}_seed{{seed}}.tsv"
     conda:
-        "../envs/torch.yaml"
+        TORCH_ENV
     threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)
     params:
         arch=arch_entry,

@@ -52,15 +52,22 @@ def runtime_requirements() -> list[Requirement]:
     return [Requirement(r) for r in pyproject()["dependencies"] + pyproject()["optional-dependencies"]["workflow"]]
 
 
-def rule_envs() -> dict[str, tuple[str, str | None]]:
-    """Rule -> (conda env path as written, script path or None), parsed from rules/*.smk."""
+def torch_envs() -> dict[str, str]:
+    """``conda_torch`` value -> the torch steps' env, as rules/common.smk maps it."""
+    return ast.literal_eval(re.search(r"^TORCH_ENVS = (\{.*\})$", (ROOT / "rules" / "common.smk").read_text(), re.M)[1])
+
+
+def rule_envs(conda_torch: str = "auto") -> dict[str, tuple[str, str | None]]:
+    """Rule -> (conda env path, script path or None), parsed from rules/*.smk; a rule whose env
+    is ``TORCH_ENV`` gets the torch env of ``conda_torch``."""
     rules = {}
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         for block in re.split(r"^(?=rule \w+:)", smk.read_text(), flags=re.M)[1:]:
             name = re.match(r"rule (\w+):", block)[1]
-            conda = re.search(r"^\s+conda:\s*\n\s+\"([^\"]+)\"", block, re.M)
+            conda = re.search(r"^\s+conda:\s*\n\s+(\"[^\"]+\"|TORCH_ENV)\s*$", block, re.M)
             script = re.search(r"^\s+script:\s*\n\s+\"([^\"]+)\"", block, re.M)
-            rules[name] = (conda[1] if conda else None, script[1] if script else None)
+            env = None if not conda else torch_envs()[conda_torch] if conda[1] == "TORCH_ENV" else conda[1].strip('"')
+            rules[name] = (env, script[1] if script else None)
     return rules
 
 
@@ -125,20 +132,37 @@ def test_env_parses_and_floors_match_pyproject(env):
     assert subprocess.run(["bash", "-n", str(deploy)]).returncode == 0
 
 
-def test_torch_env_is_the_cuda_build_and_holds_every_runtime_dependency():
+def test_local_envs_carry_no_build_pin_and_torch_holds_every_runtime_dependency():
+    """A local --use-conda run solves anywhere: CUDA where there is a GPU, CPU elsewhere."""
+    for name in ("torch", "plot", "data"):
+        specs = env_specs(ROOT / "envs" / f"{name}.yaml")
+        assert [str(s) for s in specs.values() if s.build is not None] == [], f"{name}.yaml pins a build"
     specs = env_specs(ROOT / "envs" / "torch.yaml")
-    assert str(specs["pytorch"].build) == "cuda*"
-    reqs = runtime_requirements()
-    needed = {PYPI_TO_CONDA.get(r.name, r.name) for r in reqs if not r.name.startswith("snakemake")}  # the driver's, not a job's
+    needed = {PYPI_TO_CONDA.get(r.name, r.name) for r in runtime_requirements() if not r.name.startswith("snakemake")}  # the driver's
     assert needed <= specs.keys(), needed - specs.keys()
-    for small in ("plot", "data"):  # login-node envs: the small CPU build
-        assert str(env_specs(ROOT / "envs" / f"{small}.yaml")["pytorch"].build) == "cpu*"
 
 
-def test_every_rule_has_an_env_that_covers_its_script():
+def test_cluster_torch_env_is_the_local_one_with_the_cuda_build():
+    local, cuda = (env_specs(ROOT / "envs" / f"{name}.yaml") for name in ("torch", "torch-cuda"))
+    assert str(cuda["pytorch"].build) == "cuda*"
+    assert {k: str(v.version) for k, v in cuda.items()} == {k: str(v.version) for k, v in local.items()}
+    assert [k for k, v in cuda.items() if v.build is not None] == ["pytorch"]
+
+
+def test_the_slurm_profile_selects_the_cuda_env():
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    assert "conda_torch=cuda" in profile["config"]
+    schema = yaml.safe_load((ROOT / "config" / "config.schema.yaml").read_text())["properties"]["conda_torch"]
+    assert schema["enum"] == list(torch_envs()) and schema["default"] == "auto"
+    assert torch_envs() == {"auto": "../envs/torch.yaml", "cuda": "../envs/torch-cuda.yaml"}
+
+
+@pytest.mark.parametrize("conda_torch", ["auto", "cuda"])
+def test_every_rule_has_an_env_that_covers_its_script(conda_torch):
     listed = subprocess.run([sys.executable, "-m", "snakemake", "--list-rules", "--workflow-profile", "none"], cwd=ROOT, capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr[-2000:]
-    rules = rule_envs()
+    rules = rule_envs(conda_torch)
+    assert rules["train"][0] == torch_envs()[conda_torch] and rules["fig5"][0] == "../envs/plot.yaml"
     assert set(listed.stdout.split()) - {"all"} == rules.keys(), "rules/*.smk parse disagrees with snakemake --list-rules"
     for rule, (conda, script) in rules.items():
         assert conda, f"rule {rule} declares no conda env"
@@ -157,7 +181,7 @@ def test_third_party_imports_follow_pppcore():
     assert {"matplotlib", "pandas", "torch"} <= found
 
 
-@pytest.mark.parametrize("args", [(), ("--sdm", "conda")], ids=["plain", "sdm-conda"])
+@pytest.mark.parametrize("args", [(), ("--sdm", "conda"), ("--sdm", "conda", "--profile", "profiles/slurm")], ids=["plain", "sdm-conda", "slurm-profile"])
 def test_lint_is_clean(args):
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint", *args, "--workflow-profile", "none"], cwd=ROOT, capture_output=True, text=True)
     out = proc.stdout + proc.stderr

@@ -16,10 +16,15 @@ from typing import Any
 import torch
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import: os.umask can only be read by setting it, and doing that on every write
+# would open a window in which another thread's new file gets mode 0666.
+_UMASK = _read_umask()
 
 
 @contextmanager
@@ -32,7 +37,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield Path(tmp)
         if os.path.exists(tmp):  # mkstemp's 0600 would survive the rename: the mode open() gives
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -40,6 +40,14 @@ SIGMA_ABS_FLOOR = 1e-6
 SIGMA_REL_FLOOR = 1e-4
 
 
+def _degenerate(sigma: float, mean_abs: float) -> bool:
+    return not sigma >= max(SIGMA_ABS_FLOOR, SIGMA_REL_FLOOR * mean_abs)
+
+
+def _ratio(num: float, den: float, degenerate: bool = False) -> float:
+    return float("nan") if degenerate or den == 0 else num / den
+
+
 @dataclass
 class PPPResult:
     """PPP of one layer of interest. Fields are readable as attributes or ``result["key"]``."""
@@ -55,6 +63,14 @@ class PPPResult:
     running_mae: np.ndarray
     running_snr: np.ndarray
     degenerate: bool
+    signed_map: torch.Tensor
+    signed_mae: float
+    noise_floor: float
+    sigma_chw: float
+    sigma_meanmap: float
+    snr_chw: float
+    snr_meanmap: float
+    mae_rel: float
 
     @property
     def channel_mean(self) -> torch.Tensor:
@@ -68,8 +84,7 @@ class PPPResult:
         """JSON-ready scalars (NaN as ``None``: a degenerate SNR, the stderr of one image)."""
         return json_safe({
             "layer": self.layer,
-            "mae_ppp": self.mae_ppp,
-            "snr_ppp": self.snr_ppp,
+            **{k: getattr(self, k) for k in READINGS},
             "sigma": self.sigma,
             "mean_abs": self.mean_abs,
             "n_images": self.n_images,
@@ -79,12 +94,23 @@ class PPPResult:
         })
 
 
+# Every scalar reading of a layer, as PPPResult fields and JSON keys (the readings table's columns).
+READINGS = ("mae_ppp", "snr_ppp", "snr_chw", "snr_meanmap", "mae_rel", "signed_mae", "noise_floor", "sigma_chw", "sigma_meanmap")
+_MAPS = ("sum_abs", "sum_signed", "sum_sq", "sum_a")
+_PER_IMAGE = ("mae", "sigma", "sigma_chw", "mean_abs")
+
+
 class _LayerState:
     def __init__(self) -> None:
-        self.sum_abs: torch.Tensor | None = None
-        self.mae: list[torch.Tensor] = []
-        self.sigma: list[torch.Tensor] = []
-        self.mean_abs: list[torch.Tensor] = []
+        self.maps: dict[str, torch.Tensor] = {}
+        self.per_image: dict[str, list[torch.Tensor]] = {k: [] for k in _PER_IMAGE}
+
+    def add_maps(self, maps: Mapping[str, torch.Tensor]) -> None:
+        for key, value in maps.items():
+            held = self.maps.get(key)
+            if held is not None and held.shape != value.shape:
+                raise ValueError(f"cannot add maps {tuple(value.shape)} to {tuple(held.shape)}")
+            self.maps[key] = value if held is None else held.add_(value.to(held.device))
 
 
 class PPPAccumulator:
@@ -113,60 +139,31 @@ class PPPAccumulator:
                     f"layer {name}: twin feature {tuple(o.shape)} does not match regular {tuple(a.shape)}; "
                     "pass the Alignment or crop the twin features first"
                 )
-            diff = torch.sub(o, a).abs_()
-            state = self._layers.setdefault(name, _LayerState())
+            diff = torch.sub(o, a)
+            signed = diff.sum(0, dtype=torch.float64)
+            sq = diff.square().sum(0, dtype=torch.float64)
+            diff.abs_()
             mae = diff.mean((1, 2, 3), dtype=torch.float64)
             if not torch.isfinite(mae).all():  # one small check catches NaN/Inf anywhere
                 raise FloatingPointError(f"layer {name}: NaN or Inf in the features of this batch")
-            batch_sum = diff.sum(0, dtype=torch.float64)
-            state.sum_abs = batch_sum if state.sum_abs is None else state.sum_abs.add_(batch_sum)
-            state.mae.append(mae)
-            state.sigma.append(a.double().std((2, 3), correction=0).mean(1))
-            state.mean_abs.append(torch.linalg.vector_norm(a, 1, dim=(1, 2, 3), dtype=torch.float64) / a[0].numel())
+            a64 = a.double()
+            state = self._layers.setdefault(name, _LayerState())
+            state.add_maps({"sum_abs": diff.sum(0, dtype=torch.float64), "sum_signed": signed, "sum_sq": sq, "sum_a": a64.sum(0)})
+            per = state.per_image
+            per["mae"].append(mae)
+            per["sigma"].append(a64.std((2, 3), correction=0).mean(1))
+            per["sigma_chw"].append(a64.std((1, 2, 3), correction=0))
+            per["mean_abs"].append(a64.abs().mean((1, 2, 3)))
 
     def compute(self) -> dict[str, PPPResult]:
         if not self._layers:
             raise ValueError("no images were accumulated")
-        results = {}
-        for name, state in self._layers.items():
-            mae = torch.cat(state.mae).cpu().numpy()
-            sig = torch.cat(state.sigma).cpu().numpy()
-            n = len(mae)
-            counts = np.arange(1, n + 1)
-            running_mae = np.cumsum(mae) / counts
-            running_sigma = np.cumsum(sig) / counts
-            sigma = float(running_sigma[-1])
-            mean_abs = float(torch.cat(state.mean_abs).mean())
-            degenerate = sigma < max(SIGMA_ABS_FLOOR, SIGMA_REL_FLOOR * mean_abs)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                running_snr = running_mae / running_sigma
-            if degenerate:
-                running_snr = np.full(n, np.nan)
-            ppp_map = (state.sum_abs / n).cpu()
-            results[name] = PPPResult(
-                layer=name,
-                ppp_map=ppp_map,
-                mae_ppp=float(ppp_map.mean()),
-                snr_ppp=float("nan") if degenerate else float(ppp_map.mean()) / sigma,
-                sigma=sigma,
-                mean_abs=mean_abs,
-                n_images=n,
-                stderr=float(mae.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
-                running_mae=running_mae,
-                running_snr=running_snr,
-                degenerate=degenerate,
-            )
-        return results
+        return {name: _result(name, state) for name, state in self._layers.items()}
 
     def state_dict(self) -> dict[str, dict[str, torch.Tensor]]:
         """Everything ``compute`` needs, as CPU tensors (to save or send between processes)."""
         return {
-            name: {
-                "sum_abs": s.sum_abs.cpu(),
-                "mae": torch.cat(s.mae).cpu(),
-                "sigma": torch.cat(s.sigma).cpu(),
-                "mean_abs": torch.cat(s.mean_abs).cpu(),
-            }
+            name: {**{k: v.cpu() for k, v in s.maps.items()}, **{k: torch.cat(v).cpu() for k, v in s.per_image.items()}}
             for name, s in self._layers.items()
         }
 
@@ -174,17 +171,61 @@ class PPPAccumulator:
         """Add another accumulator's images to this one (order: this one's first)."""
         states = other.state_dict() if isinstance(other, PPPAccumulator) else other
         for name, s in states.items():
+            missing = [k for k in (*_MAPS, *_PER_IMAGE) if k not in s]
+            if missing:
+                raise ValueError(f"layer {name}: the state to merge lacks {', '.join(missing)}")
             state = self._layers.setdefault(name, _LayerState())
-            sum_abs = s["sum_abs"].to(torch.float64, copy=True)  # never alias the other's state
-            if state.sum_abs is not None:
-                if state.sum_abs.shape != sum_abs.shape:
-                    raise ValueError(f"layer {name}: cannot merge maps {tuple(sum_abs.shape)} into {tuple(state.sum_abs.shape)}")
-                sum_abs = state.sum_abs + sum_abs.to(state.sum_abs.device)
-            state.sum_abs = sum_abs
-            state.mae.append(s["mae"])
-            state.sigma.append(s["sigma"])
-            state.mean_abs.append(s["mean_abs"])
+            try:  # copies: never alias the other's state
+                state.add_maps({k: s[k].to(torch.float64, copy=True) for k in _MAPS})
+            except ValueError as err:
+                raise ValueError(f"layer {name}: {err}") from None
+            for k in _PER_IMAGE:
+                state.per_image[k].append(s[k])
         return self
+
+
+def _result(name: str, state: _LayerState) -> PPPResult:
+    per = {k: torch.cat(v).cpu().numpy() for k, v in state.per_image.items()}
+    mae, sig = per["mae"], per["sigma"]
+    n = len(mae)
+    maps = {k: v.cpu() for k, v in state.maps.items()}
+    counts = np.arange(1, n + 1)
+    running_mae = np.cumsum(mae) / counts
+    running_sigma = np.cumsum(sig) / counts
+    sigma, sigma_chw = float(running_sigma[-1]), float(per["sigma_chw"].mean())
+    sigma_meanmap = float((maps["sum_a"] / n).std((1, 2), correction=0).mean())
+    mean_abs = float(per["mean_abs"].mean())
+    degenerate = _degenerate(sigma, mean_abs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        running_snr = np.full(n, np.nan) if degenerate else running_mae / running_sigma
+    ppp_map, signed_map = maps["sum_abs"] / n, maps["sum_signed"] / n
+    mae_ppp = float(ppp_map.mean())
+    if n > 1:  # per-element spread of O - A over the images, then E|mean| of zero-mean noise
+        var = ((maps["sum_sq"] - n * signed_map.square()) / (n - 1)).clamp_(min=0)
+        noise_floor = math.sqrt(2 / math.pi) * float((var / n).sqrt().mean())
+    else:
+        noise_floor = float("nan")
+    return PPPResult(
+        layer=name,
+        ppp_map=ppp_map,
+        mae_ppp=mae_ppp,
+        snr_ppp=_ratio(mae_ppp, sigma, degenerate),
+        sigma=sigma,
+        mean_abs=mean_abs,
+        n_images=n,
+        stderr=float(mae.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
+        running_mae=running_mae,
+        running_snr=running_snr,
+        degenerate=degenerate,
+        signed_map=signed_map,
+        signed_mae=float(signed_map.abs().mean()),
+        noise_floor=noise_floor,
+        sigma_chw=sigma_chw,
+        sigma_meanmap=sigma_meanmap,
+        snr_chw=_ratio(mae_ppp, sigma_chw, _degenerate(sigma_chw, mean_abs)),
+        snr_meanmap=_ratio(mae_ppp, sigma_meanmap, _degenerate(sigma_meanmap, mean_abs)),
+        mae_rel=_ratio(mae_ppp, mean_abs),
+    )
 
 
 def paired_features(

@@ -13,6 +13,7 @@ from pppcore.repro.data.synthetic import synthetic_images
 from helpers import small_model
 
 SIZE = 64
+NEW_READINGS = ("signed_mae", "noise_floor", "sigma_chw", "sigma_meanmap", "snr_chw", "snr_meanmap", "mae_rel")
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +57,22 @@ def by_definition(regular: np.ndarray, twin: np.ndarray) -> dict[str, np.ndarray
     """The module docstring's definitions on every stored feature (N x C x H x W), float64:
     A_n the regular features, O_n the aligned twin features, D_n = |O_n - A_n|."""
     A = regular.astype(np.float64)
-    D = np.abs(twin.astype(np.float64) - A)
+    S = twin.astype(np.float64) - A  # signed
+    D = np.abs(S)
+    n = len(A)
     per_image = D.mean(axis=(1, 2, 3))
     sigma_n = A.std(axis=(2, 3)).mean(axis=1)  # population std over the spatial axes
+    sigma_chw = np.array([a.std() for a in A]).mean()
+    sigma_meanmap = A.mean(0).std(axis=(1, 2)).mean()
     return dict(
+        signed_map=S.mean(0),
+        signed_mae=np.abs(S.mean(0)).mean(),
+        noise_floor=math.sqrt(2 / math.pi) * (S.std(axis=0, ddof=1) / math.sqrt(n)).mean(),
+        sigma_chw=sigma_chw,
+        sigma_meanmap=sigma_meanmap,
+        snr_chw=D.mean() / sigma_chw,
+        snr_meanmap=D.mean() / sigma_meanmap,
+        mae_rel=D.mean() / np.abs(A).mean(),
         ppp_map=D.mean(0),
         mae=D.mean(),
         sigma=sigma_n.mean(),
@@ -82,6 +95,10 @@ def test_streaming_equals_store_everything(resnet, images):
         np.testing.assert_allclose(r.channel_mean.numpy(), ref["ppp_map"].mean(0), rtol=1e-6)
         for ours, theirs in [(r.mae_ppp, ref["mae"]), (r["sigma"], ref["sigma"]), (r.snr_ppp, ref["snr"]), (r.stderr, ref["stderr"])]:
             assert ours == pytest.approx(theirs, rel=1e-6)
+        for field in NEW_READINGS:
+            assert r[field] == pytest.approx(ref[field], rel=1e-5), field
+        # O - A is taken in float32 (the features' precision): means that cancel keep ~1e-7 of |O - A|
+        np.testing.assert_allclose(r.signed_map.numpy(), ref["signed_map"], rtol=1e-6, atol=1e-6 * np.abs(ref["ppp_map"]).max())
         np.testing.assert_allclose(r.running_mae, ref["running"], rtol=1e-6)
         assert r.running_snr[-1] == pytest.approx(r.snr_ppp, rel=1e-9)
 
@@ -144,18 +161,44 @@ def test_every_field_follows_the_definitions(resnet):
         assert r.ppp_map.dtype == torch.float64 and r.ppp_map.shape == (3, *alignment.loi_sizes[name])
         np.testing.assert_allclose(r.ppp_map.numpy(), ref["ppp_map"], rtol=1e-6)
         np.testing.assert_allclose(r.channel_mean.numpy(), ref["ppp_map"].mean(0), rtol=1e-6)
-        for field, key in [("mae_ppp", "mae"), ("sigma", "sigma"), ("snr_ppp", "snr"), ("mean_abs", "mean_abs"), ("stderr", "stderr")]:
-            assert r[field] == pytest.approx(ref[key], rel=1e-6), field
+        for field, key in [("mae_ppp", "mae"), ("sigma", "sigma"), ("snr_ppp", "snr"), ("mean_abs", "mean_abs"), ("stderr", "stderr"),
+                           *((f, f) for f in NEW_READINGS)]:
+            # the noise floor's sum of squares minus N mean^2 loses a few digits to cancellation
+            assert r[field] == pytest.approx(ref[key], rel=1e-5), field
+        assert r.signed_map.dtype == torch.float64
+        np.testing.assert_allclose(r.signed_map.numpy(), ref["signed_map"], rtol=1e-6, atol=1e-12)
+        # the border pattern (+2 on row 0) is the same for every image: far above the noise floor
+        assert r.signed_mae > 3 * r.noise_floor
         np.testing.assert_allclose(r.running_mae, ref["running"], rtol=1e-6)
         np.testing.assert_allclose(r.running_snr, ref["running_snr"], rtol=1e-6)
         assert r.summary() == {
             "layer": name, "mae_ppp": r.mae_ppp, "snr_ppp": r.snr_ppp, "sigma": r.sigma, "mean_abs": r.mean_abs,
             "n_images": 8, "stderr": r.stderr, "degenerate": False, "map_shape": [3, *alignment.loi_sizes[name]],
+            **{f: r[f] for f in NEW_READINGS},
         }
     one = PPPAccumulator(alignment)
     one.update({k: v[:1] for k, v in regular.items()}, {k: v[:1] for k, v in twin.items()})
     first = one.compute()["layer1"]
     assert math.isnan(first.stderr) and first.summary()["stderr"] is None and first.running_mae.shape == (1,)
+    assert math.isnan(first.noise_floor) and first.summary()["noise_floor"] is None
+
+
+def test_noise_floor_is_the_expected_signed_mae_of_pure_noise():
+    """Zero-mean noise differences: signed_mae averages to the noise floor (within a few %
+    over many draws), a constant offset lifts it far above."""
+    gen = torch.Generator().manual_seed(1)
+    ratios = []
+    for _ in range(20):
+        a = torch.randn(16, 4, 6, 6, generator=gen)
+        acc = PPPAccumulator()
+        acc.update({"x": a}, {"x": a + 0.3 * torch.randn(16, 4, 6, 6, generator=gen)})
+        r = acc.compute()["x"]
+        ratios.append(r.signed_mae / r.noise_floor)
+    assert np.mean(ratios) == pytest.approx(1.0, abs=0.05)
+    acc = PPPAccumulator()
+    acc.update({"x": a}, {"x": a + 0.3 * torch.randn(16, 4, 6, 6, generator=gen) + 0.5})
+    r = acc.compute()["x"]
+    assert r.signed_mae == pytest.approx(0.5, rel=0.05) and r.signed_mae > 5 * r.noise_floor  # floor: 0.3 * 0.8 / 4
 
 
 @pytest.mark.parametrize("arch", ["vgg19", "resnet50", "efficientnet_b0"])

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..padding import check_padding, seed_randn
-from .base import PPPModel
+from .base import INITS, PPPModel, check_init
 from .efficientnet import EfficientNet, efficientnet_b0
 from .resnet import ResNet, resnet50
 from .saliency import SaliencyVGG, saliency_vgg16, saliency_vgg19
@@ -36,6 +36,7 @@ def build_model(
     width: float = 1.0,
     seed: int | None = 0,
     task: str = "classification",
+    init: str = "torchvision",
     **kwargs: Any,
 ) -> PPPModel:
     """Build ``arch`` with ``padding`` everywhere; ``width`` scales every channel count.
@@ -43,7 +44,9 @@ def build_model(
     ``seed`` fixes the initial weights and the ``randn`` pad streams (``None``: global RNG).
     Extra keyword arguments go to the family (``batch_norm`` for VGG,
     ``squeeze_excitation`` for EfficientNet). ``task="saliency"`` builds the same trunk
-    with a 1-channel mask head (``num_classes`` is then ignored).
+    with a 1-channel mask head (``num_classes`` is then ignored). ``init``: ``torchvision``
+    (the family's re-initialisation) or ``pytorch_default`` (PyTorch's layer defaults, no
+    re-init); see :data:`pppcore.models.base.INITS`.
     """
     if task not in TASK_BUILDERS:
         raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
@@ -51,6 +54,7 @@ def build_model(
     if arch not in builders:
         raise ValueError(f"unknown arch {arch!r} for task {task}; allowed: {', '.join(builders)}")
     check_padding(padding)
+    check_init(init)
     if width <= 0:
         raise ValueError(f"width must be > 0, got {width}")
     with torch.random.fork_rng(devices=[]):
@@ -58,9 +62,9 @@ def build_model(
             torch.manual_seed(seed)
         if task == "classification":
             kwargs["num_classes"] = num_classes
-        model = builders[arch](padding=padding, width=width, **kwargs)
+        model = builders[arch](padding=padding, width=width, init=init, **kwargs)
     seed_randn(model, 0 if seed is None else seed)
     return model
 
 
-__all__ = ["ARCHS", "BUILDERS", "TASKS", "EfficientNet", "PPPModel", "ResNet", "SaliencyVGG", "VGG", "build_model"]
+__all__ = ["ARCHS", "BUILDERS", "INITS", "TASKS", "EfficientNet", "PPPModel", "ResNet", "SaliencyVGG", "VGG", "build_model"]

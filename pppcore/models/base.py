@@ -85,14 +85,17 @@ def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn
 
     A random-init network in eval mode normalises with mean 0 / var 1, so deep features
     of e.g. EfficientNet shrink to ~1e-10 and PPP becomes a ratio of rounding errors.
-    Statistics from real inputs (what any trained model has) keep them O(1).
+    Statistics from real inputs (what any trained model has) keep them O(1). Only the
+    BatchNorms run in train mode: dropout and stochastic depth stay off, so the statistics
+    are those of the network that is measured, and repeat exactly.
     """
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     saved = [m.momentum for m in bns]
+    model.eval()
     for m in bns:
         m.reset_running_stats()
         m.momentum = None  # cumulative average
-    model.train()
+        m.train()
     with torch.no_grad():
         for batch in batches:
             model(batch)
@@ -101,9 +104,26 @@ def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn
     return model.eval()
 
 
-def init_weights(model: nn.Module, linear: Callable[[nn.Linear], None] | None = None) -> None:
+# The initial state is a protocol, not a detail: it decides what "init" rows measure.
+# torchvision: the family's torchvision re-initialisation (Kaiming-normal fan-out convs, zero
+# biases). pytorch_default: PyTorch's own layer defaults, no re-init (kaiming_uniform a=sqrt(5)
+# + uniform bias; what pytorch-cifar's VGG keeps). Under it a deep plain VGG's random features
+# collapse to per-channel constants, which is how the paper's VGG init rows read 0.0000.
+INITS = ("torchvision", "pytorch_default")
+
+
+def check_init(init: str) -> str:
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; allowed: {', '.join(INITS)}")
+    return init
+
+
+def init_weights(model: nn.Module, linear: Callable[[nn.Linear], None] | None = None, init: str = "torchvision") -> None:
     """torchvision's initialisation: Kaiming-normal (fan-out, ReLU gain) convs with zero
-    bias, BatchNorm at identity, and the family's own rule for linear layers."""
+    bias, BatchNorm at identity, and the family's own rule for linear layers.
+    ``init="pytorch_default"`` keeps the layers' own PyTorch initialisation instead."""
+    if check_init(init) == "pytorch_default":
+        return
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

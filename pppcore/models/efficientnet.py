@@ -94,9 +94,10 @@ class EfficientNet(PPPModel):
         squeeze_excitation: bool = True,
         dropout: float = 0.2,
         stochastic_depth_prob: float = 0.2,
+        init: str = "torchvision",
     ) -> None:
         super().__init__()
-        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, squeeze_excitation=squeeze_excitation)
+        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, squeeze_excitation=squeeze_excitation, init=init)
         stages = [(e, k, s, make_divisible(i * width), make_divisible(o * width), n) for e, k, s, i, o, n in B0_STAGES]
         # The stem's SiLU is owned by the first depthwise conv (conv-norm-pad-act).
         layers: list[nn.Module] = [conv_norm(3, stages[0][3], 3, 2, scheme=padding, act=False, deferred_act=False)]
@@ -118,7 +119,7 @@ class EfficientNet(PPPModel):
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * last_in, num_classes))
         self.loi = {f"stage{i}": f"features.{i}" for i in (2, 3, 5, 7)}
         self.trunk = ("features",)
-        init_weights(self, linear=init_linear)
+        init_weights(self, linear=init_linear, init=init)
 
 
 

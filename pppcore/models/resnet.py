@@ -57,11 +57,12 @@ class ResNet(PPPModel):
         width: float = 1.0,
         layers: tuple[int, int, int, int] = (3, 4, 6, 3),
         stem: str = "torchvision",
+        init: str = "torchvision",
     ) -> None:
         super().__init__()
         if stem not in STEMS:
             raise ValueError(f"unknown stem {stem!r}; allowed: {', '.join(STEMS)}")
-        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, stem=stem)
+        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, stem=stem, init=init)
         self.scheme = padding
         self.inplanes = scaled(64, width)
         (ck, cp), (pk, pp) = STEMS[stem]
@@ -77,7 +78,7 @@ class ResNet(PPPModel):
         self.fc = nn.Linear(self.inplanes, num_classes)
         self.loi = {f"layer{i}": f"layer{i}" for i in range(1, 5)}
         self.trunk = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
-        init_weights(self)
+        init_weights(self, init=init)
 
     def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None

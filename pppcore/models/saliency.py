@@ -27,9 +27,9 @@ from .vgg import make_features, scaled
 class SaliencyVGG(PPPModel):
     """``features`` (torchvision's VGG trunk) + ``decoder`` -> N x 1 x H x W logits."""
 
-    def __init__(self, arch: str, padding: str = "zeros", width: float = 1.0, batch_norm: bool = False) -> None:
+    def __init__(self, arch: str, padding: str = "zeros", width: float = 1.0, batch_norm: bool = False, init: str = "torchvision") -> None:
         super().__init__()
-        self.config = dict(arch=arch, padding=padding, num_classes=1, width=width, batch_norm=batch_norm, task="saliency")
+        self.config = dict(arch=arch, padding=padding, num_classes=1, width=width, batch_norm=batch_norm, task="saliency", init=init)
         features, self.loi, _ = make_features(arch, padding, width, batch_norm)
         self.features = features  # stored as a submodule; ``self.features`` reads the LoI method
         self.trunk = ("features",)
@@ -41,7 +41,7 @@ class SaliencyVGG(PPPModel):
                 "predict": nn.Conv2d(dim, 1, 1),
             }
         )
-        init_weights(self)
+        init_weights(self, init=init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]

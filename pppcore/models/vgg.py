@@ -61,9 +61,10 @@ class VGG(PPPModel):
         width: float = 1.0,
         batch_norm: bool = False,
         dropout: float = 0.5,
+        init: str = "torchvision",
     ) -> None:
         super().__init__()
-        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, batch_norm=batch_norm)
+        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, batch_norm=batch_norm, init=init)
         self.features, self.loi, in_channels = make_features(arch, padding, width, batch_norm)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         hidden = scaled(4096, width)
@@ -77,7 +78,7 @@ class VGG(PPPModel):
             nn.Linear(hidden, num_classes),
         )
         self.trunk = ("features",)
-        init_weights(self, linear=init_linear)
+        init_weights(self, linear=init_linear, init=init)
 
 
 def vgg16(**kwargs) -> VGG:

@@ -10,9 +10,6 @@ configfile: "config.yaml"
 validate(config, "config/config.schema.yaml")
 
 
-report: "report/workflow.rst"
-
-
 include: "rules/common.smk"
 
 
@@ -29,6 +26,7 @@ include: "rules/extract.smk"
 include: "rules/figures.smk"
 include: "rules/posenet.smk"
 include: "rules/bhv.smk"
+include: "rules/claims.smk"
 
 
 rule all:
@@ -41,9 +39,15 @@ rule all:
         rules.fig5.output,
         rules.table1.output,
         rules.fig3.output,
+        rules.readings.output,
+        rules.claims.output,
 
 
 include: "rules/report.smk"
+
+
+# The report opens with the claims table (rules/claims.smk) once the run has one.
+report: report_front_page()
 
 
 # Under a cluster executor (profiles/slurm) the data step (downloads need the internet) and
@@ -57,4 +61,6 @@ localrules:
     fig3,
     fig4,
     fig5,
+    readings,
+    claims,
     report,

@@ -37,6 +37,9 @@ SCALES = {  # arch -> build kwargs, measurement size
         "resnet50": ({"width": 1.0}, 224),
     },
 }
+# Calibration size: the training size, but EfficientNet-B0's 5x5 depthwise convs at stride 32
+# cannot reflect-pad a 2 x 2 map (64 px), so it calibrates at 128 px.
+CALIBRATION_SIZE = {"efficientnet_b0": 128}
 PROTOCOLS = [(i, b) for i in ("pytorch_default", "torchvision") for b in ("as_saved", "calibrated")]
 
 
@@ -67,7 +70,7 @@ def main() -> None:
                 tic = time.perf_counter()
                 model = build_model(arch, padding, num_classes=10, seed=0, task=task, init=init, **kwargs).eval()
                 if bn == "calibrated":
-                    calibrate(model, calib[task], 64)
+                    calibrate(model, calib[task], CALIBRATION_SIZE.get(arch, 64))
                 r = list(measure_ppp(model, images, size, batch_size=2, seed=0).values())[-1]
                 found[padding] = r
                 rows.append({

@@ -7,6 +7,7 @@ per-LoI scalars, channel-mean PPP maps and the running estimate.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ def save_results(results: dict[str, PPPResult], json_path: str | os.PathLike, np
     arrays = {}
     for name, r in results.items():
         arrays[f"{name}/channel_mean"] = r.channel_mean.numpy()
+        arrays[f"{name}/signed_channel_mean"] = r.signed_map.mean(0).numpy()
         arrays[f"{name}/running_mae"] = r.running_mae
         arrays[f"{name}/running_snr"] = r.running_snr
     with atomic_path(npz_path) as tmp:
@@ -45,10 +47,12 @@ def measure_folder(
     seed: int = 0,
     progress: bool = True,
     alignment: Alignment | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> dict[str, PPPResult]:
     """PPP of ``model`` on the first ``max_images`` (0: all) images of a folder; with
     ``json_path`` and ``npz_path``, also saved with the model, checkpoint and alignment.
-    ``alignment`` overrides the exact one (see :func:`pppcore.metrics.measure_ppp`)."""
+    ``alignment`` overrides the exact one (see :func:`pppcore.metrics.measure_ppp`);
+    ``meta`` adds entries to the JSON."""
     files = list_images(images)[: max_images or None]
     results = measure_ppp(
         model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress, alignment=alignment
@@ -61,6 +65,7 @@ def measure_folder(
             "images": str(images),
             "n_images": len(files),
             "alignment": (alignment or align(model, input_size)).to_dict(),
+            **(meta or {}),
         }
         save_results(results, json_path, npz_path, meta)
     return results
@@ -77,17 +82,27 @@ def extract_ppp(
     device: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    calibrate: Callable[[PPPModel], dict[str, Any]] | None = None,
 ) -> dict[str, PPPResult]:
     """The workflow's extraction step: the checkpoint's model, measured and saved.
 
     A ``none``-padded model that cannot see ``input_size`` px down to its last LoI is
     measured at its smallest valid size instead (it is its own twin: PPP is 0 either way).
+    ``calibrate`` (e.g. :func:`pppcore.repro.calibration.bn_calibrator`) is called with the
+    loaded model, on ``device``, before measuring; what it returns goes into the JSON as
+    ``bn_statistics``. Without it the checkpoint is measured as saved.
     """
     model = load_checkpoint(checkpoint)
+    record = {"bn_stats": "as_saved"}
+    if calibrate is not None:
+        if device is not None:
+            model = model.to(device)
+        record = calibrate(model)
     size = input_size_for(model, input_size)
     if size != input_size:
         print(f"{model.arch}/{model.padding}: measured at {size} px, the smallest input that reaches its last LoI", flush=True)
     return measure_folder(
         model, images, size, json_path, npz_path, checkpoint=checkpoint,
         max_images=max_images, batch_size=batch_size, device=device, seed=seed, progress=progress,
+        meta={"bn_statistics": record},
     )

@@ -92,3 +92,23 @@ def fig1_run():
     arch = "resnet50" if "resnet50" in ARCHS else ARCHS[0]
     padded = [p for p in PADDINGS if p != "none"] or PADDINGS
     return arch, "randn" if "randn" in PADDINGS else padded[0]
+
+
+def ppp_params(wildcards):
+    """config ppp for one extraction; with ``bn_stats: calibrated`` also what the calibration
+    images depend on (the arch's own task data and the training size). ``as_saved`` keeps
+    the params of runs made before the option existed, so they do not rerun."""
+    ppp = dict(config["ppp"])
+    bn_stats, n_images = ppp.pop("bn_stats"), ppp.pop("calibration_images")
+    if bn_stats == "calibrated":
+        task = TRAIN["archs"][wildcards.arch]["task"]
+        ppp["calibration"] = {"images": n_images, "task": task, "data": arch_data(wildcards), "image_size": TRAIN["image_size"]}
+    return canonical(ppp)
+
+
+# The run's scale in one line: the claims table judges every claim "at this scale".
+SCALE = (
+    f"{config['name']}: {', '.join(ARCHS)}; {len(SEEDS)} seed(s); {TRAIN['epochs']} epochs on "
+    f"{TRAIN['n_train']} images at {TRAIN['image_size']} px; PPP on {config['ppp']['max_images'] or 'all'} "
+    f"tiles at {config['ppp']['input_size']} px, BN {config['ppp']['bn_stats']}"
+)

@@ -13,6 +13,6 @@ rule ppp_metrics:
         TORCH_ENV
     threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)
     params:
-        ppp=canonical(config["ppp"]),
+        ppp=ppp_params,
     script:
         "../workflow_scripts/ppp_metrics.py"

@@ -70,3 +70,38 @@ def test_padding_none_removes_every_pad():
     assert all(m.pad.amount == 0 for m in model.modules() if isinstance(m, PadConv2d))
     assert model.maxpool.padding == 0
     assert model.features(torch.rand(1, 3, 512, 512))["layer1"].shape[-1] < 128
+
+
+def _init_ratios(arch: str, size: int, **kwargs) -> dict[str, float]:
+    """MAE-PPP at the last LoI of untrained models, each padding over zeros', on 8 crops."""
+    from pppcore import align, measure_ppp
+    from pppcore.repro.data.synthetic_tiles import synthetic_mosaics
+
+    big = align(build_model(arch, "zeros", **kwargs), size).big_size
+    images = list(synthetic_mosaics(8, max(big), seed=0))
+    mae = {}
+    for padding in ("zeros", "circular", "reflect", "replicate"):
+        model = build_model(arch, padding, num_classes=10, seed=0, init="pytorch_default", **kwargs).eval()
+        mae[padding] = list(measure_ppp(model, images, size, batch_size=4, progress=False).values())[-1].mae_ppp
+    return {p: v / mae["zeros"] for p, v in mae.items() if p != "zeros"}
+
+
+def test_pytorch_default_init_reproduces_the_papers_init_pattern():
+    """Table 2's init rows: a random VGG reads 0.0000 for every padding but zeros (its
+    features collapse to per-channel constants under PyTorch's layer defaults), a random
+    ResNet50 does not (its shortcuts carry the input)."""
+    vgg = _init_ratios("vgg19", 128, width=0.125, batch_norm=True)
+    assert max(vgg.values()) <= 1e-3, vgg
+    resnet = _init_ratios("resnet50", 128, width=0.25)
+    assert min(resnet.values()) >= 0.05, resnet
+
+
+def test_init_is_recorded_and_checked():
+    assert build_model("vgg19", "zeros", width=0.125, init="pytorch_default").config["init"] == "pytorch_default"
+    assert build_model("resnet50", "zeros", width=0.25).config["init"] == "torchvision"
+    with pytest.raises(ValueError, match="init"):
+        build_model("vgg19", "zeros", width=0.125, init="xavier")
+    a = build_model("vgg19", "zeros", width=0.125, seed=0, init="pytorch_default")
+    b = build_model("vgg19", "zeros", width=0.125, seed=0)
+    wa, wb = (next(m.weight for m in x.modules() if isinstance(m, torch.nn.Conv2d)) for x in (a, b))
+    assert wa.std() < 0.8 * wb.std()  # kaiming_uniform(a=sqrt(5)) vs kaiming_normal(fan_out)

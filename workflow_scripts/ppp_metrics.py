@@ -3,14 +3,20 @@ from pathlib import Path
 
 from pppcore.extract import extract_ppp
 from pppcore.io import log_to
+from pppcore.repro.calibration import bn_calibrator
 from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 p = sm.params.ppp
 with log_to(sm.log[0]):
     device = prepare_job(sm.threads, sm.config["device"])  # errors land in the log
+    hook = None
+    if "calibration" in p:
+        c = p["calibration"]
+        train_cfg = {"data": {c["task"]: c["data"]}, "image_size": c["image_size"]}
+        hook = bn_calibrator("calibrated", c["task"], train_cfg, c["images"])
     extract_ppp(
         sm.input.ckpt, Path(sm.input.tiles).parent, p["input_size"], sm.output.json, sm.output.npz,
         max_images=p["max_images"], batch_size=p["batch_size"],
-        device=device,
+        device=device, calibrate=hook,
     )

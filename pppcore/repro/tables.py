@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import nan_if_null
+from ..metrics import READINGS
 
 # Table 2 columns whose extremes are coloured; True: higher means stronger position information.
 MARKED = {"posenet_spc": True, "posenet_mae": False, "snr_ppp": True, "mae_ppp": True}
@@ -44,8 +45,10 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
             rows.append({
                 "arch": cfg["arch"], "padding": cfg["padding"], "seed": meta.get("seed", _seed_from(path)),
                 "epoch": meta.get("epoch"), "val_acc": meta.get("val_acc"), "layer": layer, "loi_index": i,
-                "mae_ppp": r["mae_ppp"], "snr_ppp": nan_if_null(r["snr_ppp"]),
+                **{k: nan_if_null(r.get(k)) for k in (*READINGS, "sigma", "mean_abs")},
                 "degenerate": r["degenerate"], "n_images": r["n_images"],
+                "bn_stats": (meta.get("bn_statistics") or {}).get("bn_stats", "as_saved"),
+                "init": cfg.get("init", "torchvision"), "num_classes": cfg.get("num_classes"),
                 "performance": nan_if_null(performance), "performance_metric": metric,
             })
     if not rows:

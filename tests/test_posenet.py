@@ -12,6 +12,7 @@ from pppcore import build_model
 from pppcore.checkpoint import save_checkpoint
 from pppcore.repro.posenet import (
     FEATURE_SIZE,
+    PEM,
     FeatureCache,
     PosENetConfig,
     average_ranks,
@@ -186,3 +187,28 @@ def test_unpadded_backbone_runs_on_the_same_windows_resized_to_its_smallest_inpu
     assert meta["posenet"]["input_size"] == 212  # VGG16's smallest input without padding
     assert meta["posenet"]["crop_size"] == 32  # the windows the padded models see, resized up
     assert len(meta["trials"]) == FAST["trials"]
+
+
+def _bilinear_half_pixel(y: np.ndarray, size: int) -> np.ndarray:
+    """Reference resize of a 2-D map with half-pixel centres (``align_corners=False``):
+    source coordinate (i + 0.5) * n / size - 0.5, clamped to [0, n - 1]."""
+    n = y.shape[0]
+    src = np.clip((np.arange(size) + 0.5) * n / size - 0.5, 0, n - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w = src - lo
+    rows = y[lo] * (1 - w)[:, None] + y[hi] * w[:, None]
+    return rows[:, lo] * (1 - w) + rows[:, hi] * w
+
+
+def test_pem_upsamples_its_output_like_the_original_decoder():
+    """The original decoder upsamples the PEM output with ``align_corners=False``."""
+    torch.manual_seed(0)
+    pem = PEM(5).double().eval()
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 5, FEATURE_SIZE, FEATURE_SIZE)))
+    out = pem(x, 64).detach().numpy()
+    raw = torch.sigmoid(pem.bn(pem.conv(x)))[:, 0].detach().numpy()  # 26 x 26
+    for b in range(2):
+        np.testing.assert_allclose(out[b], _bilinear_half_pixel(raw[b], 64), rtol=0, atol=1e-12)
+    corners = torch.nn.functional.interpolate(torch.from_numpy(raw[:, None]), size=(64, 64), mode="bilinear", align_corners=True)
+    assert np.abs(corners[:, 0].numpy() - out).max() > 1e-3  # the reference tells the two apart

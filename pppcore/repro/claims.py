@@ -78,6 +78,10 @@ def training_claims(df: pd.DataFrame, scale: str, reading: str, final_epoch: int
             g = last[(last["arch"] == arch) & (last["padding"] == padding)]
             init = g[g["epoch"] == 0].set_index("seed")[reading]
             trained = g[g["epoch"] == final_epoch].set_index("seed")[reading]
+            # A collapsed random net (constant features) has sigma 0: its SNR is undefined,
+            # the paper prints 0.0000. Read it as 0 and say so.
+            degenerate = int(init.isna().sum()) if reading.startswith("snr") else 0
+            init = init.fillna(0.0) if degenerate else init
             seeds = init.index.intersection(trained.index)
             claim = f"Training strengthens PPP: {what} trained > init at LoI 4 ({arch}, {padding})"
             paper = _paper_pair(arch, padding, "mae_ppp" if reading == "mae_rel" else "snr_ppp")
@@ -92,7 +96,10 @@ def training_claims(df: pd.DataFrame, scale: str, reading: str, final_epoch: int
                 continue
             up = int((trained[seeds] > init[seeds]).sum())
             verdict = "holds" if up == len(seeds) else "does not hold"
-            rows.append(_row(claim, "4.1, Table 2", paper, ours, reading, scale, verdict, f"trained > init on {up} of {len(seeds)} seeds"))
+            why = f"trained > init on {up} of {len(seeds)} seeds"
+            if degenerate:
+                why += f"; init SNR undefined (constant features, sigma 0) on {degenerate} seed(s), read as 0 as the paper prints"
+            rows.append(_row(claim, "4.1, Table 2", paper, ours, reading, scale, verdict, why))
     return rows
 
 

@@ -12,7 +12,8 @@ Hyper-parameters (original code, islamamirul/position_information, unless marked
   LoIs (ResNet: layer1..layer4, as the original; EfficientNet: *ours*, its LoIs).
 - Each tap resized bilinearly to 28 x 28 (``align_corners=True``), concatenated (C maps).
 - PEM: 3 x 3 conv C -> 1 without padding (Xavier-uniform weight), BatchNorm(1), sigmoid;
-  its 26 x 26 output upsampled bilinearly (``align_corners=True``) to the input size.
+  its 26 x 26 output upsampled bilinearly to the input size with ``align_corners=False``
+  (the original decoder: True for the taps' resize, False for this one).
 - Loss: MSE to the target. SGD, momentum 0.9, weight decay 1e-4 (fixed, as the original);
   ``lr`` (paper 0.1) times 0.1 from epoch ``lr_step`` (paper 10), ``epochs`` (paper 15),
   ``batch_size`` (paper 32), ``input_size`` (paper 224). No augmentation.
@@ -228,7 +229,7 @@ class PEM(nn.Module):
 
     def forward(self, x: torch.Tensor, size: int) -> torch.Tensor:
         y = torch.sigmoid(self.bn(self.conv(x)))
-        return F.interpolate(y, size=(size, size), mode="bilinear", align_corners=True)[:, 0]
+        return F.interpolate(y, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
 
 
 def average_ranks(x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,36 @@
+"""The readings table: every reading, init vs trained, beside the paper's numbers."""
+
+import math
+
+import pytest
+
+from pppcore.metrics import READINGS
+from pppcore.repro.paper import paper_value
+from pppcore.repro.readings import MEANING, readings_latex, readings_table
+
+from test_claims import frame
+
+
+def test_one_row_per_reading_and_stage_with_seed_statistics():
+    df = frame(lambda a, p, s, e: 1.0 + s + e, paddings=("zeros", "circular"))
+    t = readings_table(df)
+    assert len(t) == 2 * 2 * len(READINGS)
+    assert set(MEANING) == set(READINGS)
+    row = t[(t["padding"] == "zeros") & (t["stage"] == "trained") & (t["reading"] == "mae_rel")].iloc[0]
+    assert row["mean"] == pytest.approx(5.5) and row["std"] == pytest.approx(0.5) and row["seeds"] == 2
+
+
+def test_paper_column_comes_from_table2():
+    t = readings_table(frame(lambda a, p, s, e: 1.0, paddings=("zeros",))).set_index(["stage", "reading"])
+    assert t.loc[("init", "snr_ppp"), "paper"] == paper_value("vgg19", "zeros", "init", "snr_ppp")
+    assert t.loc[("init", "snr_chw"), "paper"] == paper_value("vgg19", "zeros", "init", "snr_ppp")
+    assert t.loc[("trained", "mae_ppp"), "paper"] == paper_value("vgg19", "zeros", "trained", "mae_ppp")
+    implied = paper_value("vgg19", "zeros", "trained", "mae_ppp") / paper_value("vgg19", "zeros", "trained", "snr_ppp")
+    assert t.loc[("trained", "sigma_chw"), "paper"] == pytest.approx(implied)
+    assert math.isnan(t.loc[("init", "mae_rel"), "paper"])  # the paper has no such number
+
+
+def test_latex_has_a_block_per_reading():
+    tex = readings_latex(readings_table(frame(lambda a, p, s, e: 0.5)))
+    assert tex.count(r"\multicolumn{6}{l}") == len(READINGS)
+    assert r"\bottomrule" in tex and "0.0665" in tex  # the paper's VGG19 zeros init SNR-PPP

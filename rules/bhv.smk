@@ -1,7 +1,9 @@
-# BHV test (Kayhan & van Gemert 2020, Exp 2) revisited: one job per network, both
-# backgrounds in it (one torch start-up per network; each background its own JSON).
-# Wildcards bpad/conv are BHV-only names: the global padding constraint lists the PPP
-# training paddings, which need not include every BHV padding.
+# BHV test (Kayhan & van Gemert 2020, Exp 2) revisited: one job per (split protocol,
+# network), both backgrounds in it (one torch start-up per network; each background its own
+# JSON). Wildcards bpad/conv are BHV-only names: the global padding constraint lists the PPP
+# training paddings, which need not include every BHV padding. Split protocols (bhv.splits):
+# original = the paper's (validation and similar test = the first training images),
+# independent = one random stream per split (pppcore/repro/bhv.py).
 BHV = config["bhv"]
 # (padding, conv type) per job; padding none runs once, as conv type valid
 # (same list as pppcore.repro.bhv.variants, not imported: parsing the workflow stays torch-free).
@@ -11,27 +13,29 @@ BHV_NETS += [("none", "valid")] * ("none" in BHV["paddings"])
 
 rule bhv:
     output:
-        [f"{R}/bhv/{bg}/{{bpad}}_{{conv}}.json" for bg in BHV["backgrounds"]],
+        [f"{R}/bhv/{{split}}/{bg}/{{bpad}}_{{conv}}.json" for bg in BHV["backgrounds"]],
     log:
-        f"{R}/logs/bhv/{{bpad}}_{{conv}}.log",
+        f"{R}/logs/bhv/{{split}}/{{bpad}}_{{conv}}.log",
     benchmark:
-        f"{R}/benchmarks/bhv/{{bpad}}_{{conv}}.tsv"
+        f"{R}/benchmarks/bhv/{{split}}/{{bpad}}_{{conv}}.tsv"
     wildcard_constraints:
+        split="original|independent",
         bpad="zeros|circular|reflect|replicate|randn|none",
         conv="same|full|valid",
     conda:
         TORCH_ENV
     threads: 1
     params:
-        # The grid keys stay out: adding a padding must not rerun the other networks.
-        bhv=canonical({k: v for k, v in BHV.items() if k not in ("paddings", "conv_types")}),
+        # The grid keys stay out: adding a padding or a split must not rerun the other jobs.
+        bhv=canonical({k: v for k, v in BHV.items() if k not in ("paddings", "conv_types", "splits")}),
     script:
         "../workflow_scripts/bhv_run.py"
 
 
 rule table1:
     input:
-        [f"{R}/bhv/{bg}/{p}_{c}.json" for p, c in BHV_NETS for bg in BHV["backgrounds"]],
+        # split outermost: Table 1 orders its splits as they come (the config's order)
+        [f"{R}/bhv/{s}/{bg}/{p}_{c}.json" for s in BHV["splits"] for p, c in BHV_NETS for bg in BHV["backgrounds"]],
     output:
         csv=f"{R}/tables/table1.csv",
         tex=f"{R}/tables/table1.tex",

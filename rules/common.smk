@@ -15,6 +15,19 @@ ARCHS = list(TRAIN["archs"])
 PADDINGS = TRAIN["paddings"]
 SEEDS = TRAIN["seeds"]
 GRID_KEYS = ("archs", "paddings", "seeds")
+
+
+def arch_paddings(arch):
+    """The paddings ``arch`` runs: its own ``paddings`` (a subset of train.paddings, e.g. no
+    ``none`` for ResNet50, whose smallest valid input is 427 px) or all of train.paddings."""
+    own = TRAIN["archs"][arch].get("paddings")
+    if own is not None and not set(own) <= set(PADDINGS):
+        raise ValueError(f"train.archs.{arch}.paddings {own} must be a subset of train.paddings {PADDINGS}")
+    return [p for p in PADDINGS if own is None or p in own]
+
+
+# (arch, padding) of every trained model; seeds multiply it.
+GRID = [(a, p) for a in ARCHS for p in arch_paddings(a)]
 # Read by the jobs straight from config, never params: they cannot change any result.
 RUNTIME_KEYS = ("workers",)
 
@@ -35,8 +48,8 @@ TRAIN_RECIPE = canonical({k: v for k, v in TRAIN.items() if k not in (*GRID_KEYS
 
 
 def arch_entry(wildcards):
-    """The arch's own train.archs entry (width, task, batch_norm, ...)."""
-    return canonical(TRAIN["archs"][wildcards.arch])
+    """The arch's own train.archs entry (width, task, batch_norm, ...), less its grid list."""
+    return canonical({k: v for k, v in TRAIN["archs"][wildcards.arch].items() if k != "paddings"})
 
 
 def arch_data(wildcards):
@@ -52,29 +65,17 @@ def ckpt_epochs():
 
 def all_metrics(epochs=None):
     """Every extraction output (JSON) over the run grid and ``epochs`` (default: all)."""
-    return expand(
-        f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch:03d}}.json",
-        arch=ARCHS,
-        padding=PADDINGS,
-        seed=SEEDS,
-        epoch=epochs or ckpt_epochs(),
-    )
+    return [f"{R}/ppp/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in epochs or ckpt_epochs()]
 
 
 def posenet_outputs(epochs):
     """Every PosENet JSON (rules/posenet.smk) over the run grid and ``epochs``."""
-    return expand(
-        f"{R}/posenet/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch:03d}}.json",
-        arch=ARCHS,
-        padding=PADDINGS,
-        seed=SEEDS,
-        epoch=epochs,
-    )
+    return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in epochs]
 
 
 def fig4_panels():
     """(arch, padding, stage, epoch) of every Fig 4 panel: first seed, init and trained."""
-    return [(a, p, stage, e) for a in ARCHS for p in PADDINGS for stage, e in (("init", 0), ("trained", TRAIN["epochs"]))]
+    return [(a, p, stage, e) for a, p in GRID for stage, e in (("init", 0), ("trained", TRAIN["epochs"]))]
 
 
 def fig4_npz(arch, padding, epoch):
@@ -84,14 +85,16 @@ def fig4_npz(arch, padding, epoch):
 def fig2_run():
     """(arch, padding) of Fig 2: ResNet50 (the shifted architecture) with zeros padding when run."""
     arch = "resnet50" if "resnet50" in ARCHS else ARCHS[0]
-    return arch, "zeros" if "zeros" in PADDINGS else PADDINGS[0]
+    own = arch_paddings(arch)
+    return arch, "zeros" if "zeros" in own else own[0]
 
 
 def fig1_run():
     """(arch, padding) of Fig 1: the paper's randn-padded ResNet50, or the nearest in the run."""
     arch = "resnet50" if "resnet50" in ARCHS else ARCHS[0]
-    padded = [p for p in PADDINGS if p != "none"] or PADDINGS
-    return arch, "randn" if "randn" in PADDINGS else padded[0]
+    own = arch_paddings(arch)
+    padded = [p for p in own if p != "none"] or own
+    return arch, "randn" if "randn" in own else padded[0]
 
 
 def ppp_params(wildcards):

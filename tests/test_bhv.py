@@ -15,6 +15,7 @@ from torch import nn
 from pppcore.padding import RandnPad2d
 from pppcore.repro.bhv import (
     BACKGROUNDS,
+    PROTOCOLS,
     BHVConfig,
     BHVNet,
     dissimilar,
@@ -80,15 +81,41 @@ def test_dissimilar_is_the_similar_set_moved_into_the_other_band():
     assert torch.equal(dis[1::2], torch.roll(sim[1::2], -16, dims=-2))
 
 
-def test_every_split_has_its_own_stream():
-    """The original re-seeded on every call: validation and similar test = first training images."""
-    d = make_splits(1000, 1000, 1000, 4, "black", seed=0)
+def same(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Fraction of images of ``a`` equal to the image at the same index of ``b``."""
+    return (a == b).flatten(1).all(1).float().mean().item()
+
+
+def test_independent_split_gives_every_split_its_own_stream():
+    """The robustness variant: validation and test images are not the first training images."""
+    d = make_splits(1000, 1000, 1000, 4, "black", seed=0, split="independent")
     train, val, test = d.train[0], d.val[0], d.similar[0]
-    same = lambda a, b: (a == b).flatten(1).all(1).float().mean().item()  # noqa: E731
     assert same(train, val) < 0.01 and same(train, test) < 0.01 and same(val, test) < 0.01
-    again = make_splits(1000, 1000, 1000, 4, "black", seed=0)
+    again = make_splits(1000, 1000, 1000, 4, "black", seed=0)  # independent is the default
     assert torch.equal(again.train[0], train) and torch.equal(again.dissimilar[0], d.dissimilar[0])
     assert same(make_splits(1000, 10, 10, 4, "black", seed=1).train[0], train) < 0.01
+
+
+@pytest.mark.parametrize("background", ["black", "grey"])
+def test_original_split_is_the_first_training_images(background):
+    """The original re-seeded on every call: validation = similar test = train[:n] exactly,
+    dissimilar = the twin of that similar set; trajectories keep their own stream."""
+    d = make_splits(300, 120, 200, 5, background, seed=0, split="original")
+    (x, y) = d.train
+    assert torch.equal(d.val[0], x[:120]) and torch.equal(d.val[1], y[:120])
+    assert torch.equal(d.similar[0], x[:200]) and torch.equal(d.similar[1], y[:200])
+    sim, dis = d.similar[0], d.dissimilar[0]
+    assert torch.equal(d.dissimilar[1], d.similar[1])
+    assert torch.equal(dis[0::2], torch.roll(sim[0::2], 16, dims=-2)) and torch.equal(dis[1::2], torch.roll(sim[1::2], -16, dims=-2))
+    pool = sample_layout(300, 0, "train")  # n_train is the largest: the training set is one draw of the train stream
+    assert torch.equal(d.dissimilar[0], render(dissimilar(pool.head(200)), background))
+    ind = make_splits(300, 120, 200, 5, background, seed=0, split="independent")
+    assert torch.equal(ind.train[0], x) and same(ind.val[0], x[:120]) < 0.05 and same(ind.similar[0], x[:200]) < 0.05
+    assert all(torch.equal(a, b) for a, b in zip(d.trajectories, ind.trajectories, strict=True))
+    # more validation / test images than training images: every split is a prefix of one pool
+    e = make_splits(50, 120, 80, 1, background, seed=0, split="original")
+    assert torch.equal(e.train[0], e.val[0][:50]) and torch.equal(e.similar[0], e.val[0][:80])
+    assert torch.equal(e.val[0], render(sample_layout(120, 0, "train"), background))
 
 
 @pytest.mark.parametrize("background", ["black", "grey"])
@@ -112,6 +139,11 @@ def test_bad_inputs_are_refused():
         render(sample_layout(2, 0, "train"), "white")
     with pytest.raises(ValueError, match="unknown split"):
         sample_layout(2, 0, "holdout")
+    with pytest.raises(ValueError, match="unknown split protocol 'paper'; allowed: original, independent"):
+        make_splits(2, 2, 2, 1, "black", split="paper")
+    with pytest.raises(ValueError, match="unknown split protocol"):
+        run_variant("zeros", "full", "black", BHVConfig(trials=1), split="shuffled")
+    assert PROTOCOLS == ("original", "independent")
     with pytest.raises(ValueError, match="padding 'none' goes with conv type 'valid'"):
         BHVNet("none", "full")
     with pytest.raises(ValueError, match="unknown conv type 'valid' for padding 'zeros'"):
@@ -162,7 +194,8 @@ def test_corner_pixel_reaches_every_kernel_weight_only_under_fconv(conv_type, we
 
 @pytest.mark.parametrize("conv_type,amount", [("same", 1), ("full", 2)])
 def test_circular_pads_the_intended_amount(conv_type, amount):
-    """The original's 'cir' asked for 2 px and got 1 on old PyTorch; here it is k//2 or k-1."""
+    """PyTorch <= 1.4 padded (p + 1) // 2 before and p // 2 after for circular (the original's
+    F-Conv circular got 1 px per side); here circular pads p on every side: k//2 or k-1."""
     model = BHVNet("circular", conv_type, seed=0)
     conv = model.convs[0]
     x = torch.rand(2, 3, 32, 32)
@@ -240,7 +273,7 @@ def test_run_variant_repeats_exactly_and_reports_every_trial():
     a = run_variant("zeros", "full", "grey", cfg)
     strip = lambda r: [{k: v for k, v in t.items() if k != "seconds"} for t in r["trials"]]  # noqa: E731
     assert strip(run_variant("zeros", "full", "grey", cfg)) == strip(a)
-    assert (a["padding"], a["conv_type"], a["background"], a["config"]) == ("zeros", "full", "grey", asdict(cfg))
+    assert (a["split"], a["padding"], a["conv_type"], a["background"], a["config"]) == ("independent", "zeros", "full", "grey", asdict(cfg))
     assert [(t["trial"], t["init_seed"]) for t in a["trials"]] == [(0, 3000), (1, 3001)]
     assert json.loads(json.dumps(a, allow_nan=False)) == a  # the job's JSON: plain, finite numbers
     data = make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, "grey", seed=3)
@@ -258,6 +291,24 @@ def test_run_variant_repeats_exactly_and_reports_every_trial():
     other = run_variant("zeros", "full", "grey", replace(cfg, seed=4))
     assert [t["init_seed"] for t in other["trials"]] == [4000, 4001]
     assert [t["history"] for t in other["trials"]] != [t["history"] for t in a["trials"]]
+
+
+def test_run_variant_repeats_exactly_per_split_and_records_it():
+    torch.set_num_threads(1)
+    cfg = BHVConfig(trials=1, epochs=2, patience=1, n_train=100, n_val=50, n_test=50, n_trajectories=4, batch_size=50, seed=1)
+    strip = lambda r: [{k: v for k, v in t.items() if k != "seconds"} for t in r["trials"]]  # noqa: E731
+    runs = {s: run_variant("none", "valid", "black", cfg, split=s) for s in PROTOCOLS}
+    for split, r in runs.items():
+        assert r["split"] == split and json.loads(json.dumps(r, allow_nan=False)) == r
+        assert strip(run_variant("none", "valid", "black", cfg, split=split)) == strip(r)
+    # original: validation = the first 50 training images, so its numbers are the network's on them
+    data = make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, "black", seed=1, split="original")
+    model = BHVNet("none", "valid", seed=runs["original"]["trials"][0]["init_seed"])
+    fit(model, data.train, data.val, cfg)
+    with torch.no_grad():
+        model.eval()
+        assert runs["original"]["trials"][0]["similar"] == accuracy(model, data.train[0][:50], data.train[1][:50])
+    assert strip(runs["original"]) != strip(runs["independent"])
 
 
 def job_counts(proc) -> dict[str, int]:
@@ -292,11 +343,18 @@ def test_micro_dag_builds_table1_and_fig3(tmp_path):
     r = wf / "results"
     tex = (r / "tables/table1.tex").read_text()
     assert "\\toprule" in tex and "No-pad" in tex and "Grey Background" in tex
+    assert "% Robustness: split independent" in tex and tex.count("\\begin{tabular}") == 2
     rows = (r / "tables/table1.csv").read_text().splitlines()
-    assert len(rows) == 1 + 2  # zeros full, none valid
+    assert rows[0].startswith("split,padding,conv_type,fconv,")
+    assert [row.split(",")[:3] for row in rows[1:]] == [  # (zeros full, none valid) per split, original first
+        ["original", "zeros", "full"], ["original", "none", "valid"], ["independent", "zeros", "full"], ["independent", "none", "valid"]]
     assert (r / "figures/fig3_bhv_samples.png").stat().st_size > 0
-    assert len(list((r / "logs/bhv").glob("*.log"))) == len(list((r / "benchmarks/bhv").glob("*.tsv"))) == 2
-    assert len(list((r / "bhv").rglob("*.json"))) == 4  # 2 networks x 2 backgrounds
+    for split in ("original", "independent"):
+        assert len(list((r / "logs/bhv" / split).glob("*.log"))) == len(list((r / "benchmarks/bhv" / split).glob("*.tsv"))) == 2
+        for bg in ("black", "grey"):
+            job = json.loads((r / "bhv" / split / bg / "zeros_full.json").read_text())
+            assert (job["split"], job["background"]) == (split, bg)
+    assert len(list((r / "bhv").rglob("*.json"))) == 8  # 2 splits x 2 networks x 2 backgrounds
 
 
 @pytest.mark.parametrize("padding,conv_type,background,invariant", [

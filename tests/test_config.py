@@ -73,9 +73,16 @@ def test_grid_lists_configure_the_workflow_not_the_job():
 def test_arch_entry_reaches_the_job():
     cfg = TrainConfig.from_config("resnet50", "circular", 3, {"width": 0.25, "zero_init_residual": True}, {"epochs": 2, "lr": 0.1})
     assert (cfg.arch, cfg.padding, cfg.seed, cfg.width, cfg.zero_init_residual, cfg.epochs, cfg.lr) == ("resnet50", "circular", 3, 0.25, True, 2, 0.1)
-    assert cfg.model_kwargs is None and cfg.batch_size == defaults("train")["batch_size"]
+    assert cfg.model_kwargs == {"init": "torchvision"} and cfg.batch_size == defaults("train")["batch_size"]
     vgg = TrainConfig.from_config("vgg19", "zeros", 0, {"batch_norm": True, "dropout": 0.0}, {})
-    assert vgg.model_kwargs == {"batch_norm": True, "dropout": 0.0}
+    assert vgg.model_kwargs == {"batch_norm": True, "dropout": 0.0, "init": "torchvision"}
+
+
+def test_arch_lr_overrides_the_recipe_and_grid_keys_stay_out():
+    entry = {"batch_norm": True, "init": "pytorch_default", "lr": 0.01, "paddings": ["zeros"]}
+    cfg = TrainConfig.from_config("vgg19", "zeros", 0, entry, {"lr": 0.05})
+    assert cfg.lr == 0.01 and cfg.model_kwargs == {"batch_norm": True, "init": "pytorch_default"}
+    assert TrainConfig.from_config("vgg19", "zeros", 0, {"batch_norm": True}, {"lr": 0.05}).lr == 0.05
 
 
 def test_with_defaults_fills_only_missing_keys():

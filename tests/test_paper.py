@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pppcore.repro.paper import parse_table2, paper_table2, paper_value, to_csv
+from pppcore.repro.paper import paper_table2, paper_value, parse_table2, to_csv
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "ppp-paper.md"
 

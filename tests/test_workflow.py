@@ -4,8 +4,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
+
+from pppcore.metrics import READINGS
+from pppcore.repro.claims import VERDICTS
 
 from helpers import MICRO, planned_jobs, planned_rules, snakemake, workflow_copy
 
@@ -50,21 +54,32 @@ def test_micro_dag_end_to_end(finished_micro):
         none = json.loads((r / f"ppp/vgg19/none/seed0/epoch_{e:03d}.json").read_text())
         assert none["alignment"]["input_size"] == [268, 268]  # the smallest input VGG19 can see unpadded
         assert [layer["mae_ppp"] for layer in none["layers"].values()] == [0.0] * 4
+    # The claims table: every claim of the paper has a valid verdict, and the report opens with it.
+    claims = pd.read_csv(r / "tables/claims.csv")
+    assert len(claims) >= 8 and set(claims["verdict"]) <= set(VERDICTS)
+    assert claims["claim"].str.contains("BHV|Grey|grey").any()
+    assert "Claims of the paper, judged on this run" in html
+    readings = pd.read_csv(r / "tables/readings.csv")
+    assert set(readings["reading"]) == set(READINGS)
     assert planned_jobs(snakemake(wf, "-n", "report")) == {}  # finished: nothing reruns
 
 
 # What a change of config plans on the finished micro run (3 paddings x 1 seed x 3 checkpoints;
 # PosENet on epochs 0 and 2). The README's "Growing a run" table states these.
-AGGREGATES = {"table2", "fig4", "fig5", "all"}
+AGGREGATES = {"table2", "fig4", "fig5", "readings", "claims", "all"}
+VGG19 = yaml.safe_load(MICRO.read_text())["train"]["archs"]["vgg19"]
 GROWTH = {
-    "seed": ({"train": {"seeds": [0, 1]}}, {"train": 3, "ppp_metrics": 9, "posenet": 6, "table2": 1, "fig5": 1, "all": 1}),
+    "seed": ({"train": {"seeds": [0, 1]}},
+             {"train": 3, "ppp_metrics": 9, "posenet": 6, "table2": 1, "fig5": 1, "readings": 1, "claims": 1, "all": 1}),
     "padding": ({"train": {"paddings": ["zeros", "circular", "none", "reflect"]}},
                 {"train": 1, "ppp_metrics": 3, "posenet": 2, **dict.fromkeys(AGGREGATES, 1)}),
-    "arch": ({"train": {"archs": {"vgg19": {"width": 0.125, "batch_norm": True}, "vgg16": {"width": 0.125, "batch_norm": True}}}},
+    "arch": ({"train": {"archs": {"vgg19": VGG19, "vgg16": {"width": 0.125, "batch_norm": True}}}},
              {"train": 3, "ppp_metrics": 9, "posenet": 6, **dict.fromkeys(AGGREGATES, 1)}),
+    # An arch leaving a padding out (train.archs.*.paddings) trains nothing: the tables shrink.
+    "arch_paddings": ({"train": {"archs": {"vgg19": {**VGG19, "paddings": ["zeros", "circular"]}}}}, dict.fromkeys(AGGREGATES, 1)),
     "plot_only": ({"plots": {"dpi": 90}}, {"fig1": 1, "fig2": 1, "fig3": 1, "fig4": 1, "fig5": 1, "all": 1}),
     "ppp_input_size": ({"ppp": {"input_size": 72}}, {"ppp_metrics": 9, "fig1": 1, "fig2": 1, **dict.fromkeys(AGGREGATES, 1)}),
-    "posenet_trials": ({"posenet": {"trials": 3}}, {"posenet": 6, "table2": 1, "all": 1}),
+    "posenet_trials": ({"posenet": {"trials": 3}}, {"posenet": 6, "table2": 1, "claims": 1, "all": 1}),
 }
 
 

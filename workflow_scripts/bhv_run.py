@@ -1,4 +1,4 @@
-"""Glue: rule bhv -> pppcore.repro.bhv (all trials of one network, one JSON per background)."""
+"""Glue: rule bhv -> pppcore.repro.bhv (all trials of one network under one split protocol, one JSON per background)."""
 from pppcore.io import log_to, write_json
 from pppcore.repro.bhv import BHVConfig, run_variant
 from pppcore.runtime import prepare_job
@@ -9,4 +9,4 @@ with log_to(sm.log[0]):
     cfg = BHVConfig.from_dict(sm.params.bhv)
     w = sm.wildcards
     for background, out in zip(sm.params.bhv["backgrounds"], sm.output, strict=True):
-        write_json(out, run_variant(w.bpad, w.conv, background, cfg, device))
+        write_json(out, run_variant(w.bpad, w.conv, background, cfg, device, split=w.split))

@@ -18,10 +18,21 @@ Data (as in oskyhn/CNNs-Without-Borders, Exp2_Red_Green, unless noted)
     Backgrounds: ``black`` (0, the original) and ``grey`` (0.5 in every channel, our choice
     for the paper's Fig 3); square pixels replace the background in all three channels.
 
-    *Fixed defect*: the original's generator calls ``np.random.seed(1988)`` on every call,
-    so its validation set and its similar test set equal the first 1000 training images
-    (early stopping and "similar" accuracy measure memorisation). Here every split has its
-    own stream: ``numpy.random.default_rng([seed, split_id])``.
+    Split protocols (config ``bhv.splits``; every result records its ``split``):
+
+    - ``original``, the paper's protocol: the original generator calls
+      ``np.random.seed(1988)`` on every call, so its validation set and its "similar" test
+      set are the first ``n_val`` / ``n_test`` training images (val == similar == train[:n];
+      early stopping and "similar" accuracy see training images) and "dissimilar" is the
+      twin of that similar set. The PPP paper reused that code, so its Table 1 was measured
+      this way. Here: one layout of ``max(n_train, n_val, n_test)`` samples is drawn from
+      the ``(seed, "train")`` stream and each split is a prefix of it (vectorised numpy
+      draws are not prefix-stable, so it is drawn once and sliced).
+    - ``independent``, a robustness variant and a deviation from the paper's protocol:
+      every split has its own stream, ``numpy.random.default_rng([seed, split_id])``, so
+      validation and test images are (almost surely) unseen in training.
+
+    The trajectories have their own stream under both protocols.
 
 Network (original)
     Four 3 x 3 convs without bias (3 -> 32 -> 32 -> 64 -> 64, strides 1, 2, 2, 2), ReLU,
@@ -33,9 +44,12 @@ Network (original)
     stochastic in eval mode too; trajectories of ``randn`` models therefore include its
     noise, as any use of the model would).
 
-    *Deviation*: the original ``cir`` variant asked for 2 px of circular padding but old
-    PyTorch applied ``(p + 1) // 2`` = 1 px per side for ``padding_mode='circular'``; here
-    circular pads the intended amount (1 for same, 2 for F-Conv) like every other scheme.
+    *Difference from what the original code computed* (circular only): the original ran on
+    PyTorch <= 1.4, whose ``Conv2d(padding=p, padding_mode='circular')`` padded
+    ``(p + 1) // 2`` px before and ``p // 2`` px after in each dimension. Its F-Conv
+    circular (p = 2) therefore padded 1 px per side, i.e. was in effect a same-size
+    circular conv, and its same-conv circular (p = 1) padded 1 px before and 0 after. Here
+    circular pads ``p`` px on every side (1 for same, 2 for F-Conv) like every other scheme.
 
     Consequence worth knowing when reading Table 1: the +-16 px swap is a multiple of the
     total stride 8, so F-Conv zeros on *black* (pad = background, nothing cropped, no bias)
@@ -89,7 +103,8 @@ SHIFT = 16  # dissimilar test: class 0 moves down, class 1 up by this much
 BACKGROUNDS = {"black": 0.0, "grey": 0.5}
 CONV_TYPES = ("same", "full")
 VALID = "valid"  # conv type of the padding-free network
-SPLITS = {"train": 0, "val": 1, "test": 2, "trajectories": 3}
+SPLITS = {"train": 0, "val": 1, "test": 2, "trajectories": 3}  # random streams
+PROTOCOLS = ("original", "independent")  # split protocols (config bhv.splits; module docstring)
 RED, GREEN = 0, 1  # channel of each square
 
 
@@ -100,6 +115,12 @@ class Layout:
     label: np.ndarray
     red_xy: np.ndarray  # n x 2 (x, y)
     green_xy: np.ndarray
+
+    def head(self, n: int) -> Layout:
+        """The first ``n`` samples."""
+        if n > len(self.label):
+            raise ValueError(f"{n} samples asked of a layout of {len(self.label)}")
+        return Layout(self.label[:n], self.red_xy[:n], self.green_xy[:n])
 
     def shifted(self, dy: np.ndarray | int) -> Layout:
         dy = np.broadcast_to(np.asarray(dy), self.label.shape)
@@ -150,14 +171,29 @@ class Splits:
     trajectories: list[torch.Tensor]
 
 
-def make_splits(n_train: int, n_val: int, n_test: int, n_trajectories: int, background: str, seed: int = 0) -> Splits:
+def check_protocol(split: str) -> None:
+    if split not in PROTOCOLS:
+        raise ValueError(f"unknown split protocol {split!r}; allowed: {', '.join(PROTOCOLS)}")
+
+
+def make_splits(
+    n_train: int, n_val: int, n_test: int, n_trajectories: int, background: str, seed: int = 0, split: str = "independent"
+) -> Splits:
+    """Every split of one (seed, background) under split protocol ``split`` (module docstring):
+    ``original`` = prefixes of one training layout, ``independent`` = one stream per split."""
+    check_protocol(split)
+
     def labelled(layout: Layout) -> tuple[torch.Tensor, torch.Tensor]:
         return render(layout, background), torch.from_numpy(layout.label)
 
-    test = sample_layout(n_test, seed, "test")
+    if split == "original":
+        pool = sample_layout(max(n_train, n_val, n_test), seed, "train")
+        train, val, test = pool.head(n_train), pool.head(n_val), pool.head(n_test)
+    else:
+        train, val, test = (sample_layout(n, seed, s) for n, s in ((n_train, "train"), (n_val, "val"), (n_test, "test")))
     return Splits(
-        train=labelled(sample_layout(n_train, seed, "train")),
-        val=labelled(sample_layout(n_val, seed, "val")),
+        train=labelled(train),
+        val=labelled(val),
         similar=labelled(test),
         dissimilar=labelled(dissimilar(test)),
         trajectories=trajectories(n_trajectories, background, seed),
@@ -255,7 +291,7 @@ class BHVConfig:
     @classmethod
     def from_dict(cls, d: dict) -> BHVConfig:
         """From the ``bhv:`` section, strictly: unknown keys are an error; the grid lists
-        (backgrounds, paddings, conv_types) are the workflow's and are left out."""
+        (backgrounds, paddings, conv_types, splits) are the workflow's and are left out."""
         return parse(cls, d, "bhv")
 
 
@@ -316,16 +352,20 @@ def inconsistency(model: nn.Module, trajs: Sequence[torch.Tensor], batch_size: i
     return 100.0 * sum(switched) / len(switched)
 
 
-def run_variant(padding: str, conv_type: str, background: str, cfg: BHVConfig, device: torch.device | str = "cpu") -> dict:
-    """All trials of one Table 1 cell group: accuracies, their difference, inconsistency."""
+def run_variant(
+    padding: str, conv_type: str, background: str, cfg: BHVConfig, device: torch.device | str = "cpu", split: str = "independent"
+) -> dict:
+    """All trials of one Table 1 cell group under split protocol ``split``: accuracies,
+    their difference, inconsistency."""
     pad_amount(padding, conv_type)  # fail before generating data
-    data = make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, background, cfg.seed)
+    check_protocol(split)
+    data = make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, background, cfg.seed, split)
     trials = []
     for t in range(cfg.trials):
         start = time.perf_counter()
         init_seed = 1000 * cfg.seed + t
         model = BHVNet(padding, conv_type, init_seed)
-        print(f"[{padding}/{conv_type}/{background}] trial {t} (seed {init_seed})", flush=True)
+        print(f"[{split}/{padding}/{conv_type}/{background}] trial {t} (seed {init_seed})", flush=True)
         fitted = fit(model, data.train, data.val, cfg, device)
         similar = evaluate(model, *data.similar, device=device)[1]
         dissim = evaluate(model, *data.dissimilar, device=device)[1]
@@ -335,4 +375,4 @@ def run_variant(padding: str, conv_type: str, background: str, cfg: BHVConfig, d
             "seconds": time.perf_counter() - start, **fitted,
         })
         print(f"  similar {similar:.2f}  dissimilar {dissim:.2f}  inconsistency {trials[-1]['inconsistency']:.2f}", flush=True)
-    return {"padding": padding, "conv_type": conv_type, "background": background, "config": asdict(cfg), "trials": trials}
+    return {"split": split, "padding": padding, "conv_type": conv_type, "background": background, "config": asdict(cfg), "trials": trials}

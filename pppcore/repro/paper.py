@@ -44,10 +44,10 @@ def parse_table2(markdown: str) -> list[dict]:
         if len(cells) != 7 or arch is None:
             raise ValueError(f"Table 2 row with {len(cells)} cells, expected 7 or 8: {tr[:80]!r}")
         padding = PADDINGS[re.sub(r"<[^>]+>", "", cells[0]).strip()]
-        for metric, cell in zip(METRICS, cells[2:]):
+        for metric, cell in zip(METRICS, cells[2:], strict=True):
             parts = cell.split("<br/>")
             stages = STAGES if len(parts) == 2 else ("trained",)
-            for stage, part in zip(stages, parts):
+            for stage, part in zip(stages, parts, strict=True):
                 value, std, star = _number(part)
                 rows.append({"arch": arch, "padding": padding, "stage": stage, "metric": metric,
                              "value": value, "std": std, "nan_in_trials": star})

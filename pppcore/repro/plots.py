@@ -72,6 +72,7 @@ def fig4_grid(maps: dict[tuple[str, str, str], dict[str, np.ndarray]], lois: tup
     stages = ("init", "trained")
     fig = Figure(figsize=(1.6 * 2 * len(paddings), 1.7 * len(archs) * len(lois)))
     axes = fig.subplots(len(archs) * len(lois), len(paddings) * 2, squeeze=False)
+    titled: set[int] = set()  # columns with a title: an arch may lack a padding (train.archs.*.paddings)
     for a, arch in enumerate(archs):
         for li, loi in enumerate(lois):
             row = a * len(lois) + li
@@ -81,11 +82,13 @@ def fig4_grid(maps: dict[tuple[str, str, str], dict[str, np.ndarray]], lois: tup
                     ax.set_xticks([]), ax.set_yticks([])
                     layers = maps.get((arch, padding, stage))
                     if layers is None:
+                        ax.axis("off")
                         continue
                     name, m = list(layers.items())[loi - 1]
                     ax.imshow(_unit(m), cmap="viridis", vmin=0, vmax=1)
-                    if row == 0:
+                    if 2 * p + s not in titled:
                         ax.set_title(f"{padding}\n{stage}", fontsize=8)
+                        titled.add(2 * p + s)
                     if p == 0 and s == 0:
                         ax.set_ylabel(f"{arch}\n{name} (LoI {loi})", fontsize=7)
     fig.suptitle("PPP (channel mean, each map scaled to [0, 1]): init vs trained")

@@ -38,6 +38,7 @@ from ..padding import seed_randn
 from .config import default, parse, with_defaults
 from .data.resized import Resized
 from .data.training_sets import training_sets
+from .init_weights import load_trunk
 from .saliency_metrics import weighted_f_measure
 
 LOG_FIELDS = ("epoch", "train_loss", "train_acc", "val_acc", "performance", "lr", "seconds")
@@ -65,6 +66,7 @@ class TrainConfig:
     zero_init_residual: bool = default("train.archs.*", "zero_init_residual")
     task: str = default("train.archs.*", "task")
     model_kwargs: dict[str, Any] | None = None
+    init_weights: str | None = None  # trunk weights file loaded on a fresh start (pppcore.repro.init_weights)
 
     def __post_init__(self) -> None:
         if self.task not in METRICS:
@@ -77,7 +79,11 @@ class TrainConfig:
         the ``train`` recipe keys; both checked strictly against the schema."""
         entry = with_defaults(arch_entry, "train.archs.*")
         own = {k: entry.pop(k) for k in ("width", "task", "zero_init_residual")}
-        extra = dict(entry)  # build-time options of this arch (batch_norm, dropout, squeeze_excitation)
+        if (lr := entry.pop("lr")) is not None:  # this arch's own peak learning rate
+            recipe = {**recipe, "lr": lr}
+        own["init_weights"] = entry.pop("init_weights")  # loaded after build_model, not an option of it
+        entry.pop("paddings", None)  # the arch's grid list: the workflow's, not the job's
+        extra = dict(entry)  # build-time options of this arch (batch_norm, dropout, squeeze_excitation, init)
         return parse(cls, recipe, "train", arch=arch, padding=padding, seed=seed, num_classes=num_classes, model_kwargs=extra or None, **own)
 
 
@@ -147,6 +153,15 @@ def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification"
     return result
 
 
+def _config_record(cfg: TrainConfig) -> dict[str, Any]:
+    """``cfg`` as the training state stores it; without ``init_weights`` when unset, so states
+    written before that field existed still resume."""
+    record = asdict(cfg)
+    if record["init_weights"] is None:
+        del record["init_weights"]
+    return record
+
+
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
     return out_dir / f"epoch_{epoch:03d}.pt"
 
@@ -176,18 +191,22 @@ def train(
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
     log: list[dict] = []
     start = 1
+    extra: dict[str, Any] = {}  # in every checkpoint: the init_weights file's path and sha256
     if state_path.exists():
         try:
             state = torch.load(state_path, map_location=device, weights_only=False)
         except Exception as err:
             raise ValueError(f"training state {state_path} cannot be read ({err}); delete it to restart") from err
-        if state.get("config") != asdict(cfg):
+        if state.get("config") != _config_record(cfg):
             raise ValueError(f"training state {state_path} belongs to another configuration; delete it to restart")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         log, start = state["log"], state["epoch"] + 1
+        extra = {"init_weights": state["init_weights"]} if state.get("init_weights") else {}
     else:
-        save_checkpoint(checkpoint_path(out_dir, 0), model, epoch=0, **evaluate(model, val_set, cfg.task, workers=workers))
+        if cfg.init_weights:  # a fresh start only: a resumed model already holds trained weights
+            extra["init_weights"] = load_trunk(model, cfg.init_weights, key=f"train.archs.{cfg.arch}.init_weights")
+        save_checkpoint(checkpoint_path(out_dir, 0), model, epoch=0, **evaluate(model, val_set, cfg.task, workers=workers), **extra)
     for epoch in range(start, cfg.epochs + 1):
         tic = time.perf_counter()
         row = _train_epoch(model, optimizer, train_set, cfg, epoch, progress, workers)
@@ -195,9 +214,10 @@ def train(
         row.update(epoch=epoch, val_acc=scores.get("val_acc", ""), performance=round(scores["performance"], 6), seconds=round(time.perf_counter() - tic, 3))
         log.append(row)
         if epoch % cfg.ckpt_every == 0 or epoch == cfg.epochs:
-            save_checkpoint(checkpoint_path(out_dir, epoch), model, epoch=epoch, **scores)
+            save_checkpoint(checkpoint_path(out_dir, epoch), model, epoch=epoch, **scores, **extra)
         _write_log(log, out_dir / "log.csv")
-        torch_save({"config": asdict(cfg), "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "log": log}, state_path)
+        state = {"config": _config_record(cfg), "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "log": log}
+        torch_save({**state, **extra}, state_path)
     return log
 
 

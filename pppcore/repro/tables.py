@@ -162,6 +162,8 @@ def table2_latex(t: pd.DataFrame) -> str:
         r"% Table 2. Needs \usepackage{booktabs} and \usepackage{xcolor}.",
         r"% Red / blue: strongest / weakest position response per architecture (trained models).",
         r"% *: a NaN in at least one PosENet trial; the finite trials' mean $\pm$ std is shown.",
+        r"% SNR-PPP: Eq. 4 as written, sigma = spatial std of the features per channel (reading snr_ppp);",
+        r"% the other readings are in readings.tex. deg.: constant features (sigma 0), SNR undefined.",
         r"\begin{tabular}{lllccccc}",
         r"\toprule",
         r"Model & Padding & Pretrained & \multicolumn{2}{c}{PosENet} & \multicolumn{2}{c}{PPP (ours)} & " + perf_head + r" ($\uparrow$) \\",

@@ -1,0 +1,104 @@
+"""The README's result blocks, rendered from committed artifacts only (never typed by hand).
+
+Each block sits between ``<!-- BEGIN generated:NAME -->`` and ``<!-- END generated:NAME -->``
+in README.md and is rebuilt from its CSV:
+
+- ``claims``: ``benchmarks/results/tiny_run/claims.csv`` (the claims table of the named run);
+- ``init``: ``benchmarks/results/init_protocols_tiny.csv`` (``benchmarks/init_protocols.py``);
+- ``small``: ``benchmarks/results/small_scale_estimate.csv`` (``benchmarks/small_scale_estimate.py``);
+- ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``).
+
+Usage: python benchmarks/quote_results.py [--check]   (--check: exit 1 if README.md differs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _md(rows: list[list[str]], header: list[str]) -> str:
+    esc = [[str(c).replace("|", "\\|") for c in r] for r in rows]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in esc])
+
+
+def claims_block() -> str:
+    t = pd.read_csv(RESULTS / "tiny_run" / "claims.csv", keep_default_na=False)
+    counts = t["verdict"].value_counts()
+    head = (f"Scale: {t['scale'].iloc[0]}.\n\nVerdicts: "
+            + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("holds", "does not hold", "not testable at this scale", "not run")) + ".")
+    rows = [[r.claim, r.paper, r.ours, r.reading, f"**{r.verdict}**", r.why] for r in t.itertuples()]
+    return head + "\n\n" + _md(rows, ["claim", "paper", "ours", "reading", "verdict", "why"])
+
+
+def init_block() -> str:
+    t = pd.read_csv(RESULTS / "init_protocols_tiny.csv")
+    order = ["circular", "reflect", "replicate", "randn"]
+    rows = []
+    for (arch, init, bn), g in t.groupby(["arch", "init", "bn_stats"], sort=False):
+        ratio = g.set_index("padding")["ratio_to_zeros"]
+        zeros = g.set_index("padding").loc["zeros", "mae_ppp"]
+        rows.append([arch, init, bn, f"{zeros:.3g}", *(f"{ratio[p]:.2g}" for p in order), g["verdict"].iloc[0]])
+    return _md(rows, ["arch", "init", "bn_stats", "zeros MAE-PPP", *(f"{p} / zeros" for p in order), "paper's init pattern?"])
+
+
+def small_block() -> str:
+    t = pd.read_csv(RESULTS / "small_scale_estimate.csv")
+    total = t[t["arch"] == "TOTAL"].iloc[0]
+    per_arch = t[~t["arch"].isin(["TOTAL"])].groupby("arch", sort=False)[["gpu_s", "cpu_hours", "jobs"]].sum()
+    rows = [[a, f"{r.gpu_s:.0f}", "" if pd.isna(r.cpu_hours) else f"{r.cpu_hours:.1f}", f"{r.jobs:.0f}"] for a, r in per_arch.iterrows()]
+    rows.append(["**total**", f"{total.gpu_s:.0f}", f"{total.cpu_hours:.1f}", f"{total.jobs:.0f}"])
+    tail = (f"\n\nEstimated wall time on one GPU: **{total.estimated_gpu_wall_min:.1f} min** (GPU compute + "
+            f"{total.overhead_s:.0f} s of job start-up at {total.startup_s_per_job:.2f} s measured per job plus CUDA "
+            "initialisation, 12 jobs at once). Not measured on a GPU: an estimate.")
+    return _md(rows, ["arch", "GPU s (estimated)", "CPU hours here (measured rate)", "jobs"]) + tail
+
+
+def budgets_block() -> str:
+    t = pd.read_csv(RESULTS / "bench_workflow.csv", keep_default_na=False)
+    rows = [[r.run.replace("  ", "&nbsp;&nbsp;"), f"{float(r.seconds) / 60:.1f} min" if float(r.seconds) >= 60 else f"{float(r.seconds):.1f} s",
+             "" if r.budget_s == "" else (f"{float(r.budget_s) / 60:.0f} min" if float(r.budget_s) >= 60 else f"{float(r.budget_s):.0f} s")]
+            for r in t.itertuples()]
+    return (f"Commit `{t['commit'].iloc[0]}`, {t['cores'].iloc[0]} cores.\n\n"
+            + _md(rows, ["run", "measured", "budget"]))
+
+
+BLOCKS = {"claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block}
+
+
+def render(text: str) -> str:
+    for name, build in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- BEGIN generated:{name} -->\n).*?(<!-- END generated:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"README.md has no block 'generated:{name}'")
+        block = build()
+        text = pattern.sub(lambda m, block=block: m.group(1) + block + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 when README.md is not what the artifacts render")
+    args = ap.parse_args()
+    text = README.read_text()
+    new = render(text)
+    if args.check:
+        if new != text:
+            print("README.md's generated blocks differ from the committed artifacts; run benchmarks/quote_results.py")
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

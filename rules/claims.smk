@@ -1,5 +1,3 @@
-from pathlib import Path
-
 # What the run concludes: every PPP reading beside the paper's numbers, and the paper's claims
 # judged on this run (the report and the README open with the claims table).
 
@@ -41,9 +39,3 @@ rule claims:
         intro="report/workflow.rst",
     script:
         "../workflow_scripts/claims.py"
-
-
-def report_front_page():
-    """The HTML report's front page: the claims table once the claims rule has written it."""
-    page = Path(f"{R}/report/front.rst")
-    return str(page.resolve()) if page.exists() else "report/workflow.rst"

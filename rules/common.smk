@@ -5,6 +5,8 @@
 # padding, an arch) or changing one arch's entry never reruns a finished job of another
 # grid point: no grid list (archs, paddings, seeds) and no other arch's settings.
 
+from pathlib import Path
+
 R = config["results"]
 # The torch steps' conda env (--sdm conda): unpinned for local runs, the CUDA build for the
 # cluster (profiles/slurm sets conda_torch=cuda; its envs are solved on a GPU-less login node).
@@ -115,3 +117,9 @@ SCALE = (
     f"{TRAIN['n_train']} images at {TRAIN['image_size']} px; PPP on {config['ppp']['max_images'] or 'all'} "
     f"tiles at {config['ppp']['input_size']} px, BN {config['ppp']['bn_stats']}"
 )
+
+
+def report_front_page():
+    """The HTML report's front page: the claims table once the claims rule has written it."""
+    page = Path(f"{R}/report/front.rst")
+    return str(page.resolve()) if page.exists() else "report/workflow.rst"

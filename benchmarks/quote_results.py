@@ -6,7 +6,8 @@ in README.md and is rebuilt from its CSV:
 - ``claims``: ``benchmarks/results/tiny_run/claims.csv`` (the claims table of the named run);
 - ``init``: ``benchmarks/results/init_protocols_tiny.csv`` (``benchmarks/init_protocols.py``);
 - ``small``: ``benchmarks/results/small_scale_estimate.csv`` (``benchmarks/small_scale_estimate.py``);
-- ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``).
+- ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``);
+- ``profile``: ``benchmarks/results/profile_jobs.csv`` (``benchmarks/profile_jobs.py``).
 
 Usage: python benchmarks/quote_results.py [--check]   (--check: exit 1 if README.md differs)
 """
@@ -72,7 +73,13 @@ def budgets_block() -> str:
             + _md(rows, ["run", "measured", "budget"]))
 
 
-BLOCKS = {"claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block}
+def profile_block() -> str:
+    t = pd.read_csv(RESULTS / "profile_jobs.csv", keep_default_na=False)
+    rows = [[r.job, r.phase, f"{float(r.seconds):.2f} s", "" if r.share == "" else f"{float(r.share):.0%}"] for r in t.itertuples()]
+    return _md(rows, ["job", "phase", "seconds", "share of the job"])
+
+
+BLOCKS = {"claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block, "profile": profile_block}
 
 
 def render(text: str) -> str:

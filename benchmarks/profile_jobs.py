@@ -22,6 +22,7 @@ import functools
 import importlib
 import inspect
 import pstats
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -152,6 +153,54 @@ def profile(name: str, job, spec: dict[str, list[str]], cprofile: bool) -> dict[
     return timer.seconds
 
 
+def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
+    """One job of each type of the default config: name -> (callable, phase spec). ``run``
+    is a finished default run (a trained VGG19 checkpoint and the tiles); outputs go to ``tmp``."""
+    from pppcore.extract import extract_ppp
+    from pppcore.repro.bhv import BHVConfig, run_variant
+    from pppcore.repro.posenet import config_from, posenet_checkpoint
+    from pppcore.repro.train import TrainConfig, train_job
+
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    t = cfg["train"]
+    recipe = {k: v for k, v in t.items() if k not in ("archs", "paddings", "seeds", "data")}
+    ckpt = run / "train" / "vgg19" / "zeros" / "seed0" / f"epoch_{t['epochs']:03d}.pt"
+    tiles = run / "tiles"
+    if not ckpt.exists():
+        raise SystemExit(f"{ckpt} not found: run the default workflow first (or pass --run)")
+    data_fns = ["pppcore.repro.data.procedural:ObjectShapes.__getitem__", "pppcore.repro.data.salient:SalientObjects.__getitem__"]
+    train_cfg = TrainConfig.from_config("vgg19", "zeros", 0, t["archs"]["vgg19"], recipe)
+    epochs = sorted({0, t["epochs"], *range(t["ckpt_every"], t["epochs"] + 1, t["ckpt_every"])})
+
+    def train() -> None:
+        state = tmp / "state"
+        shutil.rmtree(state, ignore_errors=True)  # a fresh start every call
+        train_job(train_cfg, t["data"]["classification"], recipe, state, [tmp / f"epoch_{e:03d}.pt" for e in epochs], tmp / "log.csv")
+
+    return {
+        "train (vgg19, zeros)": (
+            train,
+            {"data": data_fns, "validation": ["pppcore.repro.train:evaluate"],
+             "checkpoint I/O": ["pppcore.repro.train:save_checkpoint", "pppcore.repro.train:torch_save"],
+             "training compute": ["pppcore.repro.train:_train_epoch"]}),
+        "extraction (vgg19 zeros, last epoch)": (
+            lambda: extract_ppp(ckpt, tiles, cfg["ppp"]["input_size"], tmp / "p.json", tmp / "p.npz",
+                                max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"], progress=False),
+            {"checkpoint load": ["pppcore.extract:load_checkpoint"], "alignment": ["pppcore.extract:align", "pppcore.metrics:align"],
+             "image loading": ["pppcore.metrics:big_crops"],
+             "forward + metric": ["pppcore.extract:measure_ppp"], "results I/O": ["pppcore.extract:save_results"]}),
+        "posenet (vgg19 zeros, last epoch)": (
+            lambda: posenet_checkpoint(ckpt, tiles, config_from(cfg["posenet"]), tmp / "pos.json"),
+            {"checkpoint load": ["pppcore.checkpoint:load_checkpoint"], "image windows": ["pppcore.repro.posenet:crops"],
+             "backbone features": ["pppcore.repro.posenet:FeatureCache.from_model"],
+             "PEM trials": ["pppcore.repro.posenet:run_trials"]}),
+        "bhv (zeros, F-Conv, black)": (
+            lambda: run_variant("zeros", "full", "black", BHVConfig.from_dict(cfg["bhv"]), split=cfg["bhv"]["splits"][0]),
+            {"data": ["pppcore.repro.bhv:make_splits"], "training": ["pppcore.repro.bhv:fit"],
+             "test accuracy": ["pppcore.repro.bhv:evaluate"], "trajectories": ["pppcore.repro.bhv:inconsistency"]}),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, default=ROOT / "results", help="a finished default run (checkpoints, tiles)")
@@ -159,47 +208,9 @@ def main() -> None:
     ap.add_argument("--cprofile", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(1)  # as a workflow job (threads: 1)
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    from pppcore.extract import extract_ppp
-    from pppcore.repro.bhv import BHVConfig, run_variant
-    from pppcore.repro.posenet import config_from, posenet_checkpoint
-    from pppcore.repro.train import TrainConfig, train_job
-
-    t = cfg["train"]
-    recipe = {k: v for k, v in t.items() if k not in ("archs", "paddings", "seeds", "data")}
-    ckpt = args.run / "train" / "vgg19" / "zeros" / "seed0" / f"epoch_{t['epochs']:03d}.pt"
-    tiles = args.run / "tiles"
-    if not ckpt.exists():
-        raise SystemExit(f"{ckpt} not found: run the default workflow first (or pass --run)")
-    data_fns = ["pppcore.repro.data.procedural:ObjectShapes.__getitem__", "pppcore.repro.data.salient:SalientObjects.__getitem__"]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        train_cfg = TrainConfig.from_config("vgg19", "zeros", 0, t["archs"]["vgg19"], recipe)
-        checkpoints = [tmp / f"epoch_{e:03d}.pt" for e in sorted({0, t["epochs"], *range(t["ckpt_every"], t["epochs"] + 1, t["ckpt_every"])})]
-        jobs = {
-            "train (vgg19, zeros)": (
-                lambda: train_job(train_cfg, t["data"]["classification"], recipe, tmp / "state", checkpoints, tmp / "log.csv"),
-                {"data": data_fns, "validation": ["pppcore.repro.train:evaluate"],
-                 "checkpoint I/O": ["pppcore.repro.train:save_checkpoint", "pppcore.repro.train:torch_save"],
-                 "training compute": ["pppcore.repro.train:_train_epoch"]}),
-            "extraction (vgg19 zeros, last epoch)": (
-                lambda: extract_ppp(ckpt, tiles, cfg["ppp"]["input_size"], tmp / "p.json", tmp / "p.npz",
-                                    max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"], progress=False),
-                {"checkpoint load": ["pppcore.extract:load_checkpoint"], "alignment": ["pppcore.extract:align", "pppcore.metrics:align"],
-                 "image loading": ["pppcore.metrics:big_crops"],
-                 "forward + metric": ["pppcore.extract:measure_ppp"], "results I/O": ["pppcore.extract:save_results"]}),
-            "posenet (vgg19 zeros, last epoch)": (
-                lambda: posenet_checkpoint(ckpt, tiles, config_from(cfg["posenet"]), tmp / "pos.json"),
-                {"checkpoint load": ["pppcore.checkpoint:load_checkpoint"], "image windows": ["pppcore.repro.posenet:crops"],
-                 "backbone features": ["pppcore.repro.posenet:FeatureCache.from_model"],
-                 "PEM trials": ["pppcore.repro.posenet:run_trials"]}),
-            "bhv (zeros, F-Conv, black)": (
-                lambda: run_variant("zeros", "full", "black", BHVConfig.from_dict(cfg["bhv"]), split=cfg["bhv"]["splits"][0]),
-                {"data": ["pppcore.repro.bhv:make_splits"], "training": ["pppcore.repro.bhv:fit"],
-                 "test accuracy": ["pppcore.repro.bhv:evaluate"], "trajectories": ["pppcore.repro.bhv:inconsistency"]}),
-        }
-        for job, (fn, spec) in jobs.items():
+        for job, (fn, spec) in default_jobs(args.run, Path(tmp)).items():
             print(f"profiling {job} ...", flush=True)
             seconds = profile(job, fn, spec, args.cprofile)
             rows += [{"job": job, "phase": p, "seconds": round(s, 2), "share": round(s / seconds["total"], 3)}

@@ -7,7 +7,8 @@ in README.md and is rebuilt from its CSV:
 - ``init``: ``benchmarks/results/init_protocols_tiny.csv`` (``benchmarks/init_protocols.py``);
 - ``small``: ``benchmarks/results/small_scale_estimate.csv`` (``benchmarks/small_scale_estimate.py``);
 - ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``);
-- ``profile``: ``benchmarks/results/profile_jobs.csv`` (``benchmarks/profile_jobs.py``).
+- ``profile``: ``benchmarks/results/profile_jobs.csv`` (``benchmarks/profile_jobs.py``);
+- ``efficiency``: ``benchmarks/results/flop_efficiency.csv`` (``benchmarks/flop_efficiency.py``).
 
 Usage: python benchmarks/quote_results.py [--check]   (--check: exit 1 if README.md differs)
 """
@@ -79,7 +80,18 @@ def profile_block() -> str:
     return _md(rows, ["job", "phase", "seconds", "share of the job"])
 
 
-BLOCKS = {"claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block, "profile": profile_block}
+def efficiency_block() -> str:
+    t = pd.read_csv(RESULTS / "flop_efficiency.csv")
+    rows = [[r.job, f"{r.gflop:.1f}", f"{r.seconds:.2f} s", f"{r.gflops:.1f}", f"{r.of_conv_peak:.0%}", f"{r.of_matmul_peak:.0%}"]
+            for r in t.itertuples()]
+    r = t.iloc[0]
+    return (f"Peaks on this machine, one thread: {r.conv_peak_gflops:.0f} GFLOP/s ({r.conv_peak_shape}), "
+            f"{r.matmul_peak_gflops:.0f} GFLOP/s ({r.matmul_peak_shape}).\n\n"
+            + _md(rows, ["job", "GFLOP (counted)", "wall", "GFLOP/s", "of conv peak", "of matmul peak"]))
+
+
+BLOCKS = {"claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block, "profile": profile_block,
+          "efficiency": efficiency_block}
 
 
 def render(text: str) -> str:

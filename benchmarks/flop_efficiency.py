@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from profile_jobs import ROOT, default_jobs
 from torch.utils.flop_counter import FlopCounterMode
 
-from profile_jobs import ROOT, default_jobs
 from report_table import print_and_write
 
 

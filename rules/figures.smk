@@ -68,7 +68,8 @@ rule fig2:
         TORCH_ENV
     threads: 2
     params:
-        ppp=canonical(config["ppp"]),
+        # What fig2 measures with (it measures the checkpoint as saved: no bn_stats).
+        ppp=canonical({k: config["ppp"][k] for k in ("input_size", "max_images", "batch_size")}),
         plots=canonical(config["plots"]),
     script:
         "../workflow_scripts/fig2.py"

@@ -8,7 +8,9 @@ in README.md and is rebuilt from its CSV:
 - ``small``: ``benchmarks/results/small_scale_estimate.csv`` (``benchmarks/small_scale_estimate.py``);
 - ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``);
 - ``profile``: ``benchmarks/results/profile_jobs.csv`` (``benchmarks/profile_jobs.py``);
-- ``efficiency``: ``benchmarks/results/flop_efficiency.csv`` (``benchmarks/flop_efficiency.py``).
+- ``efficiency``: ``benchmarks/results/flop_efficiency.csv`` (``benchmarks/flop_efficiency.py``);
+- ``bn_stats``: ``benchmarks/results/tiny_run{,_calibrated}/readings.csv`` (the tiny run's
+  checkpoints measured as saved and with calibrated BatchNorm statistics).
 
 Usage: python benchmarks/quote_results.py [--check]   (--check: exit 1 if README.md differs)
 """
@@ -90,7 +92,19 @@ def efficiency_block() -> str:
             + _md(rows, ["job", "GFLOP (counted)", "wall", "GFLOP/s", "of conv peak", "of matmul peak"]))
 
 
-BLOCKS = {"claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block, "profile": profile_block,
+def bn_stats_block() -> str:
+    runs = {b: pd.read_csv(RESULTS / d / "readings.csv") for b, d in (("as_saved", "tiny_run"), ("calibrated", "tiny_run_calibrated"))}
+
+    def pair(t: pd.DataFrame, arch: str, padding: str, reading: str) -> str:
+        g = t[(t["arch"] == arch) & (t["padding"] == padding) & (t["reading"] == reading)].set_index("stage")["mean"]
+        return f"{g['init']:.3g} -> {g['trained']:.3g}"
+
+    keys = runs["as_saved"][["arch", "padding"]].drop_duplicates().itertuples(index=False)
+    rows = [[a, p, *(pair(runs[b], a, p, r) for r in ("mae_ppp", "mae_rel") for b in runs)] for a, p in keys]
+    return _md(rows, ["arch", "padding", "MAE-PPP, as saved", "MAE-PPP, calibrated", "mae_rel, as saved", "mae_rel, calibrated"])
+
+
+BLOCKS = {"bn_stats": bn_stats_block, "claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block, "profile": profile_block,
           "efficiency": efficiency_block}
 
 

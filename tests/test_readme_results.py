@@ -24,5 +24,5 @@ def test_a_changed_number_is_caught():
 
 
 def test_a_missing_block_is_an_error():
-    with pytest.raises(ValueError, match="generated:claims"):
+    with pytest.raises(ValueError, match="README.md has no block .generated:"):
         quote_results.render("no blocks here")

@@ -3,6 +3,7 @@ that stays JSON (no ``NaN``/``Infinity`` tokens: strict readers reject them)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -93,3 +94,12 @@ def log_to(path: str | os.PathLike | None) -> Iterator[None]:
         except BaseException:
             traceback.print_exc()  # the error belongs in the job's log too
             raise
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -9,25 +9,18 @@ BatchNorm, so torchvision's ``vgg16`` / ``vgg16_bn`` files load key for key; the
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..io import sha256_file
+
 TRUNK_PREFIX = "features."
 # BatchNorm's step counter: absent from files written before PyTorch 0.4.1 (torchvision's
 # VGG *_bn files among them) and unused by training in train mode with momentum set.
 OPTIONAL_SUFFIXES = (".num_batches_tracked",)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _state_dict(blob: Any, where: str) -> dict[str, torch.Tensor]:
@@ -74,4 +67,4 @@ def load_trunk(model: torch.nn.Module, path: str | os.PathLike, key: str = "trai
     with torch.no_grad():
         for k, value in source.items():
             target[k].copy_(value)  # state_dict tensors share storage with the parameters and buffers
-    return {"path": str(path), "sha256": _sha256(path), "keys": len(source)}
+    return {"path": str(path), "sha256": sha256_file(path), "keys": len(source)}

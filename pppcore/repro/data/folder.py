@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ...images import image_size, list_images
-from ...io import atomic_path
-from .tiles import sha256_file, write_manifest
+from ...io import atomic_path, sha256_file
+from .tiles import write_manifest
 
 
 def index_folder(folder: str | os.PathLike, out_dir: str | os.PathLike, n: int, size: int) -> dict[str, Any]:

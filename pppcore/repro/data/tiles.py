@@ -27,7 +27,7 @@ import requests
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from ...io import write_bytes, write_json
+from ...io import sha256_file, write_bytes, write_json
 
 TILE_SIZE = 256
 MANIFEST = "manifest.json"
@@ -152,14 +152,6 @@ def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_manifest(out_dir: str | os.PathLike, mosaics: list[dict[str, Any]], **meta: Any) -> dict[str, Any]:

@@ -357,8 +357,7 @@ def run_variant(
 ) -> dict:
     """All trials of one Table 1 cell group under split protocol ``split``: accuracies,
     their difference, inconsistency."""
-    pad_amount(padding, conv_type)  # fail before generating data
-    check_protocol(split)
+    pad_amount(padding, conv_type)  # fail before generating data (make_splits checks split first)
     data = make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, background, cfg.seed, split)
     trials = []
     for t in range(cfg.trials):

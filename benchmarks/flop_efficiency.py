@@ -21,8 +21,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from profile_jobs import ROOT, default_jobs
-from torch.utils.flop_counter import FlopCounterMode
+from profile_jobs import ROOT, count_flops, default_jobs
 
 from report_table import print_and_write
 
@@ -56,12 +55,6 @@ def matmul_peak() -> tuple[float, str]:
         a, b = torch.randn(n, n), torch.randn(n, n)
         best = max(best, (_best_rate(lambda a=a, b=b: a @ b, 2 * n**3), f"matmul {n}"))
     return best
-
-
-def count_flops(fn) -> float:
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return float(counter.get_total_flops())
 
 
 def plot(rows: list[dict], peak: float, path: Path) -> None:

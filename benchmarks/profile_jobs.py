@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from torch.utils.flop_counter import FlopCounterMode
 
 from report_table import print_and_write
 
@@ -101,7 +102,15 @@ def phases(timer: PhaseTimer, spec: dict[str, list[str]]):
             setattr(owner, name, original)
 
 
+def count_flops(fn) -> float:
+    """FLOPs of every torch op ``fn()`` runs (``torch.utils.flop_counter``; multiply-add = 2)."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
 def startup_seconds(imports: str) -> float:
+    """Wall time of a fresh interpreter importing ``imports`` (a job's start-up)."""
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", f"import {imports}"], check=True)
     return time.perf_counter() - start

@@ -18,14 +18,12 @@ Usage: python benchmarks/small_scale_estimate.py [--config config/small.yaml] [-
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
 import yaml
-from torch.utils.flop_counter import FlopCounterMode
+from profile_jobs import count_flops, startup_seconds
 
 from pppcore import align, build_model
 from pppcore.alignment import input_size_for
@@ -54,30 +52,20 @@ def merged_config(path: Path) -> dict:
 def forward_flops(model: torch.nn.Module, size: int) -> float:
     """FLOPs of one image's forward at ``size`` px (multiply-add = 2 FLOPs)."""
     x = torch.zeros(1, 3, size, size)
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
-    return float(counter.get_total_flops())
+    with torch.no_grad():
+        return count_flops(lambda: model(x))
 
 
 def cpu_train_rate(model: torch.nn.Module, size: int, batch: int = 8, steps: int = 2) -> float:
     """Achieved GFLOP/s of forward + backward on this CPU (counted FLOPs / wall time)."""
     x = torch.randn(batch, 3, size, size)
     model.train()
-    with FlopCounterMode(display=False) as counter:
-        model(x).float().mean().backward()
-    flops = counter.get_total_flops()
+    flops = count_flops(lambda: model(x).float().mean().backward())
     start = time.perf_counter()
     for _ in range(steps):
         model.zero_grad()
         model(x).float().mean().backward()
     return flops * steps / (time.perf_counter() - start) / 1e9
-
-
-def startup_seconds() -> float:
-    """Wall time of a job's interpreter start and imports (torch, pppcore)."""
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch, pppcore, pppcore.repro.train"], check=True)
-    return time.perf_counter() - start
 
 
 def data_seconds_per_image(task: str, size: int, n: int = 64) -> float:
@@ -106,7 +94,7 @@ def main() -> None:
     archs = cfg["train"]["archs"]
     seeds, epochs = len(train["seeds"]), train["epochs"]
     checkpoints = len({0, epochs, *range(train["ckpt_every"], epochs + 1, train["ckpt_every"])})
-    start = startup_seconds()
+    start = startup_seconds("torch, pppcore, pppcore.repro.train")
     rows, totals = [], {"gpu_s": 0.0, "jobs": 0, "data_cpu_s": 0.0, "cpu_s": 0.0}
     for arch, entry in archs.items():
         task = entry.get("task", "classification")

@@ -30,7 +30,7 @@ SALIENCY_LEARNED = 0.5
 VGG_INIT_ZERO = 1e-3
 
 
-def _row(claim: str, section: str, paper: str, ours: str, reading: str, scale: str, verdict: str, why: str = "") -> dict[str, str]:
+def claim_row(claim: str, section: str, paper: str, ours: str, reading: str, scale: str, verdict: str, why: str = "") -> dict[str, str]:
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r}; expected one of {VERDICTS}")
     return dict(zip(COLUMNS, (claim, section, paper, ours, reading, scale, verdict, why), strict=True))
@@ -89,17 +89,18 @@ def training_claims(df: pd.DataFrame, scale: str, reading: str, final_epoch: int
                 paper = f"MAE-PPP {paper}"
             ours = f"{init.mean():.3g} -> {trained.mean():.3g} ({len(seeds)} seeds)"
             if not len(seeds):
-                rows.append(_row(claim, "4.1, Table 2", paper, "--", reading, scale, "not run", "no init/trained pair"))
+                rows.append(claim_row(claim, "4.1, Table 2", paper, "--", reading, scale, "not run", "no init/trained pair"))
                 continue
             if not ok:
-                rows.append(_row(claim, "4.1, Table 2", paper, ours, reading, scale, "not testable at this scale", f"the model did not learn ({why_learned})"))
+                why = f"the model did not learn ({why_learned})"
+                rows.append(claim_row(claim, "4.1, Table 2", paper, ours, reading, scale, "not testable at this scale", why))
                 continue
             up = int((trained[seeds] > init[seeds]).sum())
             verdict = "holds" if up == len(seeds) else "does not hold"
             why = f"trained > init on {up} of {len(seeds)} seeds"
             if degenerate:
                 why += f"; init SNR undefined (constant features, sigma 0) on {degenerate} seed(s), read as 0 as the paper prints"
-            rows.append(_row(claim, "4.1, Table 2", paper, ours, reading, scale, verdict, why))
+            rows.append(claim_row(claim, "4.1, Table 2", paper, ours, reading, scale, verdict, why))
     return rows
 
 
@@ -116,14 +117,14 @@ def vgg_init_claims(df: pd.DataFrame, scale: str) -> list[dict]:
         paper = f"zeros {_g(paper_zero)}; others " + ", ".join(_g(v) for v in paper_others if v is not None)
         if g.empty or "zeros" not in set(g["padding"]) or not paddings:
             why = f"needs {arch} with zeros and another padding in the run"
-            rows.append(_row(claim, "Table 2", paper, "--", "mae_ppp", scale, "not run", why))
+            rows.append(claim_row(claim, "Table 2", paper, "--", "mae_ppp", scale, "not run", why))
             continue
         means = g.groupby("padding")["mae_ppp"].mean()
         ratios = {p: means[p] / means["zeros"] for p in paddings}
         ours = f"zeros {means['zeros']:.3g}; " + ", ".join(f"{p} {means[p]:.2g} ({r:.1e} x)" for p, r in ratios.items())
         init_kind = ", ".join(sorted(set(g["init"]))) + " init, BN " + ", ".join(sorted(set(g["bn_stats"])))
         verdict = "holds" if max(ratios.values()) <= VGG_INIT_ZERO else "does not hold"
-        rows.append(_row(claim, "Table 2", paper, ours, "mae_ppp", scale, verdict, f"largest ratio {max(ratios.values()):.2g} ({init_kind})"))
+        rows.append(claim_row(claim, "Table 2", paper, ours, "mae_ppp", scale, verdict, f"largest ratio {max(ratios.values()):.2g} ({init_kind})"))
     return rows
 
 
@@ -138,13 +139,13 @@ def fig5_claims(df: pd.DataFrame, scale: str, reading: str) -> list[dict]:
         ours = " -> ".join(f"e{e} {v:.3g}" for e, v in curve.items())
         if len(curve) < 3:
             why = f"{len(curve)} checkpoints; needs init, an early one and the last"
-            rows.append(_row(claim, "4.2, Fig 5", paper, ours, reading, scale, "not testable at this scale", why))
+            rows.append(claim_row(claim, "4.2, Fig 5", paper, ours, reading, scale, "not testable at this scale", why))
             continue
         v0, v1, vlast = curve.iloc[0], curve.iloc[1], curve.iloc[-1]
         surge, growth = v1 - v0, vlast - v1
         verdict = "holds" if surge > 0 and growth > 0 and surge > growth else "does not hold"
         why = f"first step {surge:+.3g}, after it {growth:+.3g} (surge needs the first step > 0 and larger than the later growth, > 0)"
-        rows.append(_row(claim, "4.2, Fig 5", paper, ours, reading, scale, verdict, why))
+        rows.append(claim_row(claim, "4.2, Fig 5", paper, ours, reading, scale, verdict, why))
     return rows
 
 
@@ -166,19 +167,19 @@ def spread_claims(df: pd.DataFrame, posenet: pd.DataFrame | None, scale: str, fi
         by = g.groupby("padding")["mae_ppp"]
         if g["seed"].nunique() < 2 or by.ngroups < 2:
             why = "needs >= 2 seeds and >= 2 paddings"
-            rows.append(_row(claim, "4.1, Table 2", paper, "--", "mae_ppp vs PosENet SPC", scale, "not testable at this scale", why))
+            rows.append(claim_row(claim, "4.1, Table 2", paper, "--", "mae_ppp vs PosENet SPC", scale, "not testable at this scale", why))
             continue
         d_ppp = _dominance(by.mean(), by.std(ddof=0))
         p = None if posenet is None else posenet[(posenet["arch"] == arch) & (posenet["epoch"] == final_epoch) & (posenet["padding"] != "none")]
         if p is None or p.empty:
-            rows.append(_row(claim, "4.1, Table 2", paper, f"PPP {d_ppp:.3g}", "mae_ppp vs PosENet SPC", scale, "not run", "no PosENet results"))
+            rows.append(claim_row(claim, "4.1, Table 2", paper, f"PPP {d_ppp:.3g}", "mae_ppp vs PosENet SPC", scale, "not run", "no PosENet results"))
             continue
         pb = p.groupby("padding")["spc"]
         d_pos = _dominance(pb.mean(), pb.std(ddof=0))
         verdict = "holds" if d_ppp < d_pos else "does not hold"
         ours = f"PPP {d_ppp:.3g}, PosENet {d_pos:.3g}"
         why = "std / (max - min of the paddings' means); > 1: the std dominates"
-        rows.append(_row(claim, "4.1, Table 2", paper, ours, "mae_ppp vs PosENet SPC", scale, verdict, why))
+        rows.append(claim_row(claim, "4.1, Table 2", paper, ours, "mae_ppp vs PosENet SPC", scale, verdict, why))
     return rows
 
 
@@ -188,16 +189,16 @@ def none_claims(df: pd.DataFrame, posenet: pd.DataFrame | None, scale: str) -> l
     paper = "PPP 0 by definition; PosENet SPC of none-padded models up to 0.2 +- 0.3"
     g = df[df["padding"] == "none"]
     if g.empty:
-        return [_row(claim, "4.1, Table 2", paper, "--", "mae_ppp", scale, "not run", "padding none is not in train.paddings")]
+        return [claim_row(claim, "4.1, Table 2", paper, "--", "mae_ppp", scale, "not run", "padding none is not in train.paddings")]
     peak = float(g["mae_ppp"].abs().max())
     spc = "" if posenet is None else posenet.loc[posenet["padding"] == "none", "spc"].abs().max()
     ours = f"max MAE-PPP {peak:g} over {len(g)} readings" + ("" if spc == "" or pd.isna(spc) else f"; PosENet max |SPC| {spc:.3g}")
-    return [_row(claim, "4.1, Table 2", paper, ours, "mae_ppp", scale, "holds" if peak == 0 else "does not hold")]
+    return [claim_row(claim, "4.1, Table 2", paper, ours, "mae_ppp", scale, "holds" if peak == 0 else "does not hold")]
 
 
 def missing_archs(archs: Iterable[str], scale: str) -> list[dict]:
     return [
-        _row(f"Every per-architecture claim for {arch}", "Table 2", "see Table 2", "--", "--", scale, "not run", f"{arch} is not in train.archs")
+        claim_row(f"Every per-architecture claim for {arch}", "Table 2", "see Table 2", "--", "--", scale, "not run", f"{arch} is not in train.archs")
         for arch in PAPER_ARCHS if arch not in set(archs)
     ]
 

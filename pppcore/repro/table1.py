@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..padding import PADDINGS
-from .claims import _row
+from .claims import claim_row
 
 METRICS = ("similar", "dissimilar", "diff", "inconsistency")
 # How each column ranks: larger is better, smaller is better, or closer to zero is better.
@@ -219,7 +219,7 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
     if not missing and len(fconv) < 2:
         missing = f"split {split} has no other F-Conv row on grey to compare with"
     if missing:
-        rows.append(_row(claim, SECTION, paper, "--", dis_reading, scale, "not run", f"{missing}; {rule}"))
+        rows.append(claim_row(claim, SECTION, paper, "--", dis_reading, scale, "not run", f"{missing}; {rule}"))
     else:
         z = _net(t, "zeros", "full")
         best = max(fconv, key=lambda r: r["grey_dissimilar_mean"])
@@ -227,11 +227,11 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
                 f"best grey F-Conv {best['padding']} {best['grey_dissimilar_mean']:.2f}")
         low = _unlearned([(z, "black"), *((r, "grey") for r in fconv)])
         if low:
-            rows.append(_row(claim, SECTION, paper, ours, dis_reading, scale, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
         else:
             others = [r["grey_dissimilar_mean"] for r in fconv if r["padding"] != "zeros"]
             ok = z["grey_dissimilar_mean"] < z["black_dissimilar_mean"] and max(others) > z["grey_dissimilar_mean"]
-            rows.append(_row(claim, SECTION, paper, ours, dis_reading, scale, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "holds" if ok else "does not hold", f"{rule}; {learned}"))
 
     # b. F-Conv replicate and F-Conv circular are the best two rows on grey (dissimilar).
     claim = "F-Conv replicate and F-Conv circular are best on grey (dissimilar)"
@@ -243,7 +243,7 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
     if not missing and len(ran) < 3:
         missing = f"split {split} has no third row on grey to rank against"
     if missing:
-        rows.append(_row(claim, SECTION, paper, "--", dis_reading, scale, "not run", f"{missing}; {rule}"))
+        rows.append(claim_row(claim, SECTION, paper, "--", dis_reading, scale, "not run", f"{missing}; {rule}"))
     else:
         ranked = sorted(ran, key=lambda r: -r["grey_dissimilar_mean"])
         rep, cir = (_net(t, p, c) for p, c in pair)
@@ -251,12 +251,12 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
                 + ", ".join(f"{_name(r)} {r['grey_dissimilar_mean']:.2f}" for r in ranked[:2]))
         low = _unlearned([(r, "grey") for r in ran])
         if low:
-            rows.append(_row(claim, SECTION, paper, ours, dis_reading, scale, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
         else:
             pair_min = min(rep["grey_dissimilar_mean"], cir["grey_dissimilar_mean"])
             rest = [r["grey_dissimilar_mean"] for r in ran if (r["padding"], r["conv_type"]) not in pair]
             ok = pair_min > max(rest)
-            rows.append(_row(claim, SECTION, paper, ours, dis_reading, scale, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "holds" if ok else "does not hold", f"{rule}; {learned}"))
 
     # c. Every network is position-inconsistent, even the one without padding.
     claim = "Every network is position-inconsistent, even without padding"
@@ -267,10 +267,10 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
     none = _net(t, "none", "valid")
     missing = _missing(t, split, [("none", "valid")], bgs) if bgs else f"split {split} has no background with trials"
     if missing:
-        rows.append(_row(claim, SECTION, paper, "--", reading, scale, "not run", f"{missing}; {rule}"))
+        rows.append(claim_row(claim, SECTION, paper, "--", reading, scale, "not run", f"{missing}; {rule}"))
     else:
         values = {bg: none[f"{bg}_inconsistency_mean"] for bg in bgs}
         ours = "no padding " + ", ".join(f"{v:.2f} ({bg})" for bg, v in values.items())
         ok = all(v >= BHV_INCONSISTENT for v in values.values())
-        rows.append(_row(claim, SECTION, paper, ours, reading, scale, "holds" if ok else "does not hold", rule))
+        rows.append(claim_row(claim, SECTION, paper, ours, reading, scale, "holds" if ok else "does not hold", rule))
     return rows

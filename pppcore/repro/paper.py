@@ -1,8 +1,8 @@
-"""The paper's own Table 2 as data, so every comparison with it is computed, never typed.
+"""The paper's own Tables 1 and 2 as data, so every comparison with them is computed, never typed.
 
-``paper_table2.csv`` is transcribed from the paper's Table 2 (the markdown of
-``shared/paper/ppp-paper.md``) by :func:`parse_table2`; a test re-parses the paper when
-it is at hand and checks the committed file cell by cell.
+``paper_table1.csv`` and ``paper_table2.csv`` are transcribed from the paper's tables (the
+markdown of ``shared/paper/ppp-paper.md``) by :func:`parse_table1` and :func:`parse_table2`;
+a test re-parses the paper when it is at hand and checks the committed files cell by cell.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ PADDINGS = {"Zeros": "zeros", "Circular": "circular", "Reflect": "reflect", "Rep
 METRICS = ("posenet_spc", "posenet_mae", "snr_ppp", "mae_ppp", "performance")
 COLUMNS = ("arch", "padding", "stage", "metric", "value", "std", "nan_in_trials")
 STAGES = ("init", "trained")
+# Table 1 (BHV): rows padding x F-Conv?, columns background x metric.
+T1_PADDINGS = {**PADDINGS, "No-pad": "none"}
+T1_FCONV = {"N": "same", "Y": "full", "-": "valid"}
+T1_BACKGROUNDS = ("black", "grey")
+T1_METRICS = ("similar", "dissimilar", "diff", "inconsistency")
+T1_COLUMNS = ("padding", "conv_type", "background", "metric", "value", "std")
 
 
 def _number(cell: str) -> tuple[float, float, bool]:
@@ -54,21 +60,59 @@ def parse_table2(markdown: str) -> list[dict]:
     return rows
 
 
-def to_csv(rows: list[dict]) -> str:
+def parse_table1(markdown: str) -> list[dict]:
+    """Table 1's cells (the BHV test) from the paper's markdown, one dict per (padding, conv
+    type, background, metric); ``diff`` has no std (NaN)."""
+    start = markdown.index("<tbody>", markdown.index("Background color as a critical confounding"))
+    body = markdown[start: markdown.index("</tbody>", start)]
+    rows, padding = [], None
+    for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", re.sub(r"<math>\\pm</math>", "±", tr), re.S)]
+        if len(cells) == 10:
+            padding, cells = T1_PADDINGS[cells[0]], cells[1:]
+        if len(cells) != 9 or padding is None:
+            raise ValueError(f"Table 1 row with {len(cells)} cells, expected 9 or 10: {tr[:80]!r}")
+        conv, values = T1_FCONV[cells[0]], cells[1:]
+        for (background, metric), cell in zip(((b, m) for b in T1_BACKGROUNDS for m in T1_METRICS), values, strict=True):
+            value, _, std = cell.partition("±")
+            rows.append({"padding": padding, "conv_type": conv, "background": background, "metric": metric,
+                         "value": float(value), "std": float(std) if std else math.nan})
+    return rows
+
+
+def to_csv(rows: list[dict], columns: tuple[str, ...] = COLUMNS) -> str:
+    """Rows as CSV with exact floats (``repr``) and flags as 0 / 1."""
     out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({**r, "value": repr(r["value"]), "std": repr(r["std"]), "nan_in_trials": int(r["nan_in_trials"])})
+        w.writerow({k: int(v) if isinstance(v, bool) else repr(v) if isinstance(v, float) else v for k, v in r.items()})
     return out.getvalue()
+
+
+def _read(name: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(resources.files(__package__).joinpath(name).read_text())))
 
 
 @functools.cache
 def paper_table2() -> tuple[dict, ...]:
     """The committed transcription (``pppcore/repro/paper_table2.csv``), typed."""
-    text = resources.files(__package__).joinpath("paper_table2.csv").read_text()
     return tuple({**r, "value": float(r["value"]), "std": float(r["std"]), "nan_in_trials": r["nan_in_trials"] == "1"}
-                 for r in csv.DictReader(io.StringIO(text)))
+                 for r in _read("paper_table2.csv"))
+
+
+@functools.cache
+def paper_table1() -> tuple[dict, ...]:
+    """The committed transcription of Table 1 (``pppcore/repro/paper_table1.csv``), typed."""
+    return tuple({**r, "value": float(r["value"]), "std": float(r["std"])} for r in _read("paper_table1.csv"))
+
+
+def paper_bhv(padding: str, conv_type: str, background: str, metric: str) -> float:
+    """The paper's Table 1 mean for one cell (``KeyError`` naming it when the paper has none)."""
+    for r in paper_table1():
+        if (r["padding"], r["conv_type"], r["background"], r["metric"]) == (padding, conv_type, background, metric):
+            return r["value"]
+    raise KeyError(f"the paper's Table 1 has no cell {(padding, conv_type, background, metric)}")
 
 
 @functools.cache

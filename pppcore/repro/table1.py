@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..padding import PADDINGS
 from .claims import claim_row
+from .paper import paper_bhv, paper_table1
 
 METRICS = ("similar", "dissimilar", "diff", "inconsistency")
 # How each column ranks: larger is better, smaller is better, or closer to zero is better.
@@ -212,7 +213,8 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
 
     # a. Grey removes F-Conv zeros' dissimilar advantage.
     claim = "Grey removes F-Conv zeros' dissimilar advantage"
-    paper = "black 89.24 -> grey 4.77 (F-Conv zeros dissimilar %)"
+    paper = (f"black {paper_bhv('zeros', 'full', 'black', 'dissimilar'):.2f} -> "
+             f"grey {paper_bhv('zeros', 'full', 'grey', 'dissimilar'):.2f} (F-Conv zeros dissimilar %)")
     rule = "holds if F-Conv zeros' dissimilar mean is lower on grey than on black and it is not the best F-Conv row on grey"
     missing = _missing(t, split, [("zeros", "full")], ["black", "grey"])
     fconv = [r for _, r in t[t["conv_type"] == "full"].iterrows() if _ran(r, "grey")]
@@ -235,7 +237,7 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
 
     # b. F-Conv replicate and F-Conv circular are the best two rows on grey (dissimilar).
     claim = "F-Conv replicate and F-Conv circular are best on grey (dissimilar)"
-    paper = "replicate 94.99, circular 92.40: the two best rows"
+    paper = ", ".join(f"{p} {paper_bhv(p, 'full', 'grey', 'dissimilar'):.2f}" for p in ("replicate", "circular")) + ": the two best rows"
     rule = "holds if they have the two highest grey dissimilar means among all rows (ties with a third row do not count)"
     pair = [("replicate", "full"), ("circular", "full")]
     ran = [r for _, r in t.iterrows() if _ran(r, "grey")]
@@ -260,7 +262,9 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
 
     # c. Every network is position-inconsistent, even the one without padding.
     claim = "Every network is position-inconsistent, even without padding"
-    paper = "no padding 95.81 (black), 81.30 (grey); every row >= 18 %"
+    lowest = min(r["value"] for r in paper_table1() if r["metric"] == "inconsistency")
+    paper = (f"no padding {paper_bhv('none', 'valid', 'black', 'inconsistency'):.2f} (black), "
+             f"{paper_bhv('none', 'valid', 'grey', 'inconsistency'):.2f} (grey); every row >= {lowest:.0f} %")
     rule = f"holds if the no-padding network's inconsistency mean is >= {BHV_INCONSISTENT:g} % on every background"
     reading = f"BHV trajectory inconsistency, split {split}"
     bgs = [bg for bg in backgrounds_of(t) if _has(t, bg)]

@@ -143,3 +143,27 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
     """Rule names of the dry run's last "Job stats" table."""
     return set(planned_jobs(proc))
+
+
+def frame(value, archs=("vgg19",), paddings=("zeros", "circular"), seeds=(0, 1), epochs=(0, 2, 4), performance=0.8,
+          metric="top1", num_classes=10):
+    """A :func:`pppcore.repro.tables.collect`-shaped frame; ``value(arch, padding, seed, epoch)``
+    gives every reading at LoI 4 (LoIs 1-3 get the same). For the claims and readings tests."""
+    import pandas as pd
+
+    from pppcore.metrics import READINGS
+
+    rows = []
+    for arch in archs:
+        for padding in paddings:
+            for seed in seeds:
+                for epoch in epochs:
+                    v = value(arch, padding, seed, epoch)
+                    for loi in (1, 2, 3, 4):
+                        rows.append({
+                            "arch": arch, "padding": padding, "seed": seed, "epoch": epoch, "loi_index": loi,
+                            **{r: v for r in READINGS}, "sigma": 1.0, "mean_abs": 1.0,
+                            "init": "pytorch_default", "bn_stats": "as_saved", "num_classes": num_classes,
+                            "performance": performance if epoch else 0.1, "performance_metric": metric,
+                        })
+    return pd.DataFrame(rows)

@@ -3,11 +3,12 @@
 import math
 
 import pytest
-from test_claims import frame
 
 from pppcore.metrics import READINGS
 from pppcore.repro.paper import paper_value
 from pppcore.repro.readings import MEANING, readings_latex, readings_table
+
+from helpers import frame
 
 
 def test_one_row_per_reading_and_stage_with_seed_statistics():

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 import yaml
 from profile_jobs import count_flops, startup_seconds
+from snakemake.utils import update_config
 
 from pppcore import align, build_model
 from pppcore.alignment import input_size_for
@@ -38,15 +39,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def merged_config(path: Path) -> dict:
-    """config.yaml updated key by key with ``path``, as ``snakemake --configfile`` does."""
-    def merge(a: dict, b: dict) -> dict:
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-        return out
-
-    base = yaml.safe_load((ROOT / "config.yaml").read_text())
-    return merge(base, yaml.safe_load(path.read_text()))
+    """config.yaml updated key by key with ``path``, by Snakemake's own merge (as ``--configfile``)."""
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(path.read_text()))
+    return config
 
 
 def forward_flops(model: torch.nn.Module, size: int) -> float:

@@ -9,6 +9,7 @@ in README.md and is rebuilt from its CSV:
 - ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``);
 - ``profile``: ``benchmarks/results/profile_jobs.csv`` (``benchmarks/profile_jobs.py``);
 - ``efficiency``: ``benchmarks/results/flop_efficiency.csv`` (``benchmarks/flop_efficiency.py``);
+- ``vgg_lr``: ``benchmarks/results/vgg_init_lr.csv`` (``benchmarks/vgg_init_lr.py``);
 - ``bn_stats``: ``benchmarks/results/tiny_run{,_calibrated}/readings.csv`` (the tiny run's
   checkpoints measured as saved and with calibrated BatchNorm statistics).
 
@@ -104,8 +105,18 @@ def bn_stats_block() -> str:
     return _md(rows, ["arch", "padding", "MAE-PPP, as saved", "MAE-PPP, calibrated", "mae_rel, as saved", "mae_rel, calibrated"])
 
 
-BLOCKS = {"bn_stats": bn_stats_block, "claims": claims_block, "init": init_block, "small": small_block, "budgets": budgets_block, "profile": profile_block,
-          "efficiency": efficiency_block}
+def vgg_lr_block() -> str:
+    t = pd.read_csv(RESULTS / "vgg_init_lr.csv")
+    rows = [[f"{lr:g}", " -> ".join(f"{v:.0%}" for v in g.sort_values("epoch")["val_acc"])] for lr, g in t.groupby("lr", sort=False)]
+    ratio = t["conv_std_torchvision_over_pytorch_default"].iloc[0]
+    return (f"VGG19 (tiny config, zeros, seed 0), `init: {t['init'].iloc[0]}`; torchvision's conv weights have {ratio:.2f}x "
+            "the std of PyTorch's defaults.\n\n" + _md(rows, ["lr", "validation top-1 per epoch"]))
+
+
+BLOCKS = {
+    "vgg_lr": vgg_lr_block, "bn_stats": bn_stats_block, "claims": claims_block, "init": init_block,
+    "small": small_block, "budgets": budgets_block, "profile": profile_block, "efficiency": efficiency_block,
+}
 
 
 def render(text: str) -> str:

@@ -21,7 +21,7 @@ rule readings:
 rule claims:
     input:
         ppp=all_metrics(),
-        posenet=posenet_outputs([0, TRAIN["epochs"]]),
+        posenet=posenet_outputs(),
         table1=rules.table1.output.csv,
     output:
         csv=report(f"{R}/tables/claims.csv", caption="../report/claims.rst", category="Claims"),

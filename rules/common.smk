@@ -65,14 +65,36 @@ def ckpt_epochs():
     return sorted({0, last, *range(every, last + 1, every)})
 
 
+# Extraction and PosENet: one job per checkpoint (SLURM runs a run's checkpoints side by
+# side on GPUs) or one per training run (a tiny CPU run: each job first pays ~3 s of Python
+# and torch start-up, more than one checkpoint's measurement; benchmarks/results/profile_jobs.csv).
+PER_RUN = config["measure_jobs"] == "per_run"
+POSENET_EPOCHS = [0, TRAIN["epochs"]]  # PosENet measures the init and the trained model
+
+
+def measure_files(kind, suffix, epochs=None):
+    """The files of one ``kind`` (train, ppp, posenet) job: per checkpoint, one file with the
+    ``{epoch}`` wildcard; per run, one per epoch of ``epochs`` (default: every checkpoint)."""
+    base = f"{R}/{kind}/{{arch}}/{{padding}}/seed{{seed}}/epoch_"
+    if PER_RUN:
+        return [f"{base}{e:03d}{suffix}" for e in epochs or ckpt_epochs()]
+    return [f"{base}{{epoch}}{suffix}"]
+
+
+def measure_job(folder, kind):
+    """A measurement job's log or benchmark path: per run, or per checkpoint with its epoch."""
+    suffix = "" if PER_RUN else "_epoch{epoch}"
+    return f"{R}/{folder}/{kind}/{{arch}}_{{padding}}_seed{{seed}}{suffix}.{'log' if folder == 'logs' else 'tsv'}"
+
+
 def all_metrics(epochs=None):
     """Every extraction output (JSON) over the run grid and ``epochs`` (default: all)."""
     return [f"{R}/ppp/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in epochs or ckpt_epochs()]
 
 
-def posenet_outputs(epochs):
-    """Every PosENet JSON (rules/posenet.smk) over the run grid and ``epochs``."""
-    return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in epochs]
+def posenet_outputs():
+    """Every PosENet JSON (rules/posenet.smk) over the run grid."""
+    return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in POSENET_EPOCHS]
 
 
 def fig4_panels():

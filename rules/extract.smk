@@ -1,14 +1,14 @@
 rule ppp_metrics:
     input:
-        ckpt=f"{R}/train/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.pt",
+        ckpts=measure_files("train", ".pt"),
         tiles=rules.tiles.output.manifest,
     output:
-        json=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.json",
-        npz=f"{R}/ppp/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.npz",
+        json=measure_files("ppp", ".json"),
+        npz=measure_files("ppp", ".npz"),
     log:
-        f"{R}/logs/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
+        measure_job("logs", "ppp"),
     benchmark:
-        f"{R}/benchmarks/ppp/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.tsv"
+        measure_job("benchmarks", "ppp")
     conda:
         TORCH_ENV
     threads: 1  # two small jobs side by side beat one on two threads (measured: 1.25x on 2 cores)

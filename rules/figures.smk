@@ -1,7 +1,7 @@
 rule table2:
     input:
         ppp=all_metrics([0, TRAIN["epochs"]]),
-        posenet=posenet_outputs([0, TRAIN["epochs"]]),
+        posenet=posenet_outputs(),
     output:
         csv=report(f"{R}/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         tex=f"{R}/tables/table2.tex",

@@ -1,18 +1,19 @@
-# PosENet baseline (Islam et al. 2020; paper Sec 3.1, Table 2): one job per checkpoint,
-# features computed once, every trial trained on them. Threads: one per job, so two jobs
-# share the 2 cores of the tiny run (the PEM's small convolutions gain little from more).
+# PosENet baseline (Islam et al. 2020; paper Sec 3.1, Table 2): one job per checkpoint or per
+# run (measure_jobs), features computed once per checkpoint, every trial trained on them.
+# Threads: one per job, so two jobs share the 2 cores of the tiny run (the PEM's small
+# convolutions gain little from more).
 
 
 rule posenet:
     input:
-        ckpt=f"{R}/train/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.pt",
+        ckpts=measure_files("train", ".pt", POSENET_EPOCHS),
         tiles=rules.tiles.output.manifest,
     output:
-        json=f"{R}/posenet/{{arch}}/{{padding}}/seed{{seed}}/epoch_{{epoch}}.json",
+        json=measure_files("posenet", ".json", POSENET_EPOCHS),
     log:
-        f"{R}/logs/posenet/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.log",
+        measure_job("logs", "posenet"),
     benchmark:
-        f"{R}/benchmarks/posenet/{{arch}}_{{padding}}_seed{{seed}}_epoch{{epoch}}.tsv"
+        measure_job("benchmarks", "posenet")
     conda:
         TORCH_ENV
     threads: 1

@@ -70,6 +70,27 @@ def test_checkpoints_and_log(tmp_path):
         train(TrainConfig("resnet50", "zeros", width=0.125, epochs=3), data, data, tmp_path, tmp_path / "state.pt", progress=False)
 
 
+def test_validating_at_checkpoints_only_keeps_the_weights_and_checkpoint_scores(tmp_path):
+    """validate: checkpoints skips the scoring of epochs without a checkpoint; training draws
+    nothing from it, so the weights and the checkpoints' scores are those of every_epoch."""
+    torch.set_num_threads(1)
+    data, val = ObjectShapes(96, 48, seed=0), ObjectShapes(32, 48, seed=1)
+    runs = {}
+    for mode in ("every_epoch", "checkpoints"):
+        cfg = TrainConfig("vgg19", "randn", seed=0, width=0.0625, epochs=3, ckpt_every=2, batch_size=32, lr=0.01, validate=mode,
+                          model_kwargs={"batch_norm": True})
+        runs[mode] = (train(cfg, data, val, tmp_path / mode, tmp_path / mode / "state.pt", progress=False), tmp_path / mode)
+    (every, a), (ckpts, b) = runs["every_epoch"], runs["checkpoints"]
+    assert [r["val_acc"] == "" for r in ckpts] == [True, False, False]  # epoch 1 has no checkpoint
+    assert all(r["val_acc"] != "" for r in every)
+    for epoch in (0, 2, 3):
+        x, y = (torch.load(d / f"epoch_{epoch:03d}.pt", weights_only=True) for d in (a, b))
+        assert all(torch.equal(x["state_dict"][k], y["state_dict"][k]) for k in x["state_dict"])
+        assert x["val_acc"] == y["val_acc"]
+    with pytest.raises(ValueError, match="unknown validate 'sometimes'"):
+        TrainConfig("vgg19", validate="sometimes")
+
+
 def test_object_shapes_are_seeded_and_balanced():
     a, b = ObjectShapes(40, 48, seed=5), ObjectShapes(40, 48, seed=5)
     assert torch.equal(a.images, b.images) and not torch.equal(a.images, ObjectShapes(40, 48, seed=6).images)

@@ -109,6 +109,26 @@ def test_editing_one_figure_script_reruns_that_figure_only(finished_micro, tmp_p
     assert planned_rules(snakemake(wf, "-n", "report")) == {"fig5", "report"}
 
 
+@pytest.mark.xdist_group("micro")
+def test_per_run_measure_jobs_give_the_same_files_and_numbers(finished_micro, tmp_path):
+    """measure_jobs: per_run (the tiny default) measures every checkpoint of a run in one job:
+    3 extraction and 3 PosENet jobs instead of 9 and 6, the same files, the same numbers."""
+    wf = tmp_path / "wf"
+    shutil.copytree(finished_micro, wf, symlinks=True)
+    per_run = micro_with(wf, "per_run")
+    per_run.write_text(per_run.read_text() + "measure_jobs: per_run\n")
+    measured = sorted((wf / "results").glob("p*/**/epoch_*.json"))
+    before = {p: json.loads(p.read_text()) for p in measured}
+    plan = snakemake(wf, "-n", "table2", "--forcerun", "ppp_metrics", "posenet", config=per_run)
+    assert {k: planned_jobs(plan)[k] for k in ("ppp_metrics", "posenet")} == {"ppp_metrics": 3, "posenet": 3}
+    snakemake(wf, "table2", "--forcerun", "ppp_metrics", "posenet", config=per_run)
+    assert sorted((wf / "results").glob("p*/**/epoch_*.json")) == measured
+    for path, old in before.items():
+        new = json.loads(path.read_text())
+        assert new.get("layers", new.get("trials")) == old.get("layers", old.get("trials")), path
+    assert len(list((wf / "results/logs/ppp").glob("*_seed0.log"))) == 3  # one log per run
+
+
 def test_changing_one_arch_reruns_that_arch_only(tmp_path):
     """Two archs trained (one epoch); a new width for one of them changes its jobs' params only."""
     wf = workflow_copy(tmp_path)

@@ -1,4 +1,4 @@
-"""Glue: rule posenet -> pppcore.repro.posenet (one checkpoint: features once, every trial)."""
+"""Glue: rule posenet -> pppcore.repro.posenet (per checkpoint: features once, every trial)."""
 from pathlib import Path
 
 from pppcore.io import log_to
@@ -8,9 +8,7 @@ from pppcore.runtime import prepare_job
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
     device = prepare_job(sm.threads, sm.config["device"])  # errors land in the log
-    result = posenet_checkpoint(
-        sm.input.ckpt, Path(sm.input.tiles).parent, config_from(sm.params.posenet), sm.output.json,
-        device=device,
-    )
-    for t in result["trials"]:
-        print(f"trial {t['trial']}: SPC {t['spc']} MAE {t['mae']} (train loss {t['train_loss']})")
+    for ckpt, json_out in zip(sm.input.ckpts, sm.output.json, strict=True):
+        result = posenet_checkpoint(ckpt, Path(sm.input.tiles).parent, config_from(sm.params.posenet), json_out, device=device)
+        for t in result["trials"]:
+            print(f"{Path(ckpt).name} trial {t['trial']}: SPC {t['spc']} MAE {t['mae']} (train loss {t['train_loss']})")

@@ -1,4 +1,5 @@
-"""Glue: rule ppp_metrics -> pppcore.extract (one checkpoint over the tile set)."""
+"""Glue: rule ppp_metrics -> pppcore.extract (one checkpoint, or every checkpoint of a run, over
+the tile set; each checkpoint keeps its own JSON and NPZ)."""
 from pathlib import Path
 
 from pppcore.extract import extract_ppp
@@ -15,8 +16,9 @@ with log_to(sm.log[0]):
         c = p["calibration"]
         train_cfg = {"data": {c["task"]: c["data"]}, "image_size": c["image_size"]}
         hook = bn_calibrator("calibrated", c["task"], train_cfg, c["images"])
-    extract_ppp(
-        sm.input.ckpt, Path(sm.input.tiles).parent, p["input_size"], sm.output.json, sm.output.npz,
-        max_images=p["max_images"], batch_size=p["batch_size"],
-        device=device, calibrate=hook,
-    )
+    for ckpt, json_out, npz_out in zip(sm.input.ckpts, sm.output.json, sm.output.npz, strict=True):
+        extract_ppp(
+            ckpt, Path(sm.input.tiles).parent, p["input_size"], json_out, npz_out,
+            max_images=p["max_images"], batch_size=p["batch_size"],
+            device=device, calibrate=hook,
+        )

@@ -211,8 +211,10 @@ def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
 def min_input_size(model: PPPModel, limit: int = 4096) -> int:
     """Smallest square input whose trunk (up to the last LoI; VGG: all its conv layers) runs.
 
-    Only ``none`` padding makes this matter: every padless 3x3 conv eats 2 px, so VGG19
+    ``none`` padding makes this matter most: every padless 3x3 conv eats 2 px, so VGG19
     needs 268 px, ResNet50 427 and EfficientNet-B0 851 (a padded model: 1 px or so).
+    ``reflect`` needs every map larger than its pad: EfficientNet-B0's 5x5 convs at stride
+    32 need 65 px.
     """
 
     def fits(size: int) -> bool:
@@ -233,6 +235,7 @@ def min_input_size(model: PPPModel, limit: int = 4096) -> int:
 
 def input_size_for(model: PPPModel, size: int) -> int:
     """The input ``model`` runs at when ``size`` is asked for: ``size`` itself, or, for a net
-    that cannot see it (``none`` padding shrinks every map), its :func:`min_input_size`. The one
-    rule that training, extraction and PosENet follow for padless models."""
-    return size if model.padding != "none" else max(size, min_input_size(model))
+    that cannot see it (``none`` padding shrinks every map; ``reflect`` cannot pad a map by
+    as much as its size), its :func:`min_input_size`. The one rule that training, extraction
+    and PosENet follow for such models."""
+    return size if model.padding not in ("none", "reflect") else max(size, min_input_size(model))

@@ -125,3 +125,24 @@ def test_min_input_size_is_the_smallest_that_runs(arch, size):
         with pytest.raises(RuntimeError):
             model(torch.rand(1, 3, size - 1, size - 1))
     assert min_input_size(build_model(arch, "zeros", num_classes=10, width=0.125)) <= 32
+
+
+def test_reflect_runs_at_the_smallest_input_whose_maps_exceed_its_pads():
+    """EfficientNet-B0's 5x5 convs at stride 32 see 2x2 maps at 64 px: reflect cannot pad 2 px
+    there, so training, PosENet and extraction move it up to 65 px; others keep their size."""
+    import torch
+
+    from pppcore import build_model
+    from pppcore.alignment import input_size_for, min_input_size
+    from pppcore.geometry import GeometryError
+
+    model = build_model("efficientnet_b0", "reflect", num_classes=10, width=0.25).eval()
+    assert min_input_size(model) == input_size_for(model, 64) == 65 and input_size_for(model, 96) == 96
+    with torch.no_grad():
+        model(torch.rand(1, 3, 65, 65))
+        with pytest.raises(ValueError, match="reflect padding of 2 needs a map larger than 2 px"):
+            model(torch.rand(1, 3, 64, 64))
+    with pytest.raises(GeometryError, match="features.6.1.* reflect padding of 2 .* gets 2 px"):
+        model.trace(64)
+    assert input_size_for(build_model("efficientnet_b0", "replicate", num_classes=10, width=0.25), 64) == 64
+    assert input_size_for(build_model("vgg19", "reflect", num_classes=10, width=0.125), 64) == 64

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pppcore.repro.tables import collect, collect_posenet, marks, table2, table2_latex
+from pppcore.repro.paper import paper_table2
+from pppcore.repro.tables import collect, collect_posenet, marks, rows_not_run, table2, table2_latex
 
 LAYERS = ("layer1", "layer2", "layer3", "layer4")
 
@@ -62,6 +63,18 @@ def test_posenet_columns_keep_nan_and_show_a_star(grid):
     assert tex.count("*") - tex.count("% *") == 1  # only the NaN cell
     back = pd.read_csv(io.StringIO(t.to_csv(index=False)))
     assert math.isnan(back.loc[row.name, "posenet_spc_mean"]) and back.loc[row.name, "posenet_spc_nan"] == 1
+
+
+def test_rows_of_the_paper_not_run_are_named_under_the_table(grid):
+    ppp, pn, _ = grid
+    t = table2(collect(ppp), collect_posenet(pn))  # resnet50 only, some paddings
+    missing = rows_not_run(t)
+    assert "vgg19 none" in missing and "efficientnet_b0 reflect" in missing
+    assert not any(m.startswith("resnet50 " + p) for m in missing for p in set(t["padding"]))
+    assert table2_latex(t).rstrip().endswith("(config/paper.yaml runs every row).")
+    paper = {(r["arch"], r["padding"]) for r in paper_table2()}
+    full = pd.DataFrame([{"arch": a, "padding": p} for a, p in paper])
+    assert rows_not_run(full) == [] and len(paper) == 22  # the paper's none rows: VGGs only
 
 
 def test_all_trials_nan_is_a_bare_star(tmp_path):

@@ -327,7 +327,7 @@ def posenet_checkpoint(
     from ..io import json_safe, write_json
 
     model = load_checkpoint(checkpoint)
-    if (need := input_size_for(model, cfg.input_size)) != cfg.input_size:  # padding none: the same windows, resized up
+    if (need := input_size_for(model, cfg.input_size)) != cfg.input_size:  # none, reflect: the same windows, resized up
         print(f"posenet: {model.arch}/{model.padding} runs at {need} px, the smallest input it can see", flush=True)
         cfg = replace(cfg, input_size=need, crop_size=cfg.crop_size or cfg.input_size)
     train_x, eval_x = crops(images, cfg)

@@ -287,8 +287,8 @@ def train_job(cfg: TrainConfig, data: Mapping[str, Any] | None, recipe: Mapping[
     cfg = replace(cfg, num_classes=num_classes if cfg.task != "saliency" else None)
     image_size = with_defaults(recipe, "train")["image_size"]
     model = build_model(cfg.arch, cfg.padding, num_classes=num_classes, width=cfg.width, task=cfg.task, **(cfg.model_kwargs or {}))
-    if (size := input_size_for(model, image_size)) != image_size:  # padding none: same images, more pixels
-        print(f"padding none: training on the images resized to {size} px, the smallest input {cfg.arch} can see", flush=True)
+    if (size := input_size_for(model, image_size)) != image_size:  # none, reflect: same images, more pixels
+        print(f"padding {cfg.padding}: training on the images resized to {size} px, the smallest input {cfg.arch} can see", flush=True)
         train_set, val_set = Resized(train_set, size), Resized(val_set, size)
     state_dir = Path(state_dir)
     log = train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=device, workers=workers)

@@ -10,6 +10,7 @@ in README.md and is rebuilt from its CSV:
 - ``profile``: ``benchmarks/results/profile_jobs.csv`` (``benchmarks/profile_jobs.py``);
 - ``efficiency``: ``benchmarks/results/flop_efficiency.csv`` (``benchmarks/flop_efficiency.py``);
 - ``vgg_lr``: ``benchmarks/results/vgg_init_lr.csv`` (``benchmarks/vgg_init_lr.py``);
+- ``effnet_lr``: ``benchmarks/results/efficientnet_init_lr.csv`` (``benchmarks/efficientnet_init_lr.py``);
 - ``bn_stats``: ``benchmarks/results/tiny_run{,_calibrated}/readings.csv`` (the tiny run's
   checkpoints measured as saved and with calibrated BatchNorm statistics).
 
@@ -113,8 +114,16 @@ def vgg_lr_block() -> str:
             "the std of PyTorch's defaults.\n\n" + _md(rows, ["lr", "validation top-1 per epoch"]))
 
 
+def effnet_lr_block() -> str:
+    t = pd.read_csv(RESULTS / "efficientnet_init_lr.csv")
+    rows = [[init, f"{lr:g}", " -> ".join(f"{v:.0%}" for v in g.sort_values("epoch")["val_acc"]), "yes" if g["chosen"].iloc[0] else ""]
+            for (init, lr), g in t.groupby(["init", "lr"], sort=False)]
+    return ("EfficientNet-B0 (tiny config, zeros, seed 0), validated every epoch.\n\n"
+            + _md(rows, ["init", "lr", "validation top-1 per epoch", "config.yaml"]))
+
+
 BLOCKS = {
-    "vgg_lr": vgg_lr_block, "bn_stats": bn_stats_block, "claims": claims_block, "init": init_block,
+    "vgg_lr": vgg_lr_block, "effnet_lr": effnet_lr_block, "bn_stats": bn_stats_block, "claims": claims_block, "init": init_block,
     "small": small_block, "budgets": budgets_block, "profile": profile_block, "efficiency": efficiency_block,
 }
 

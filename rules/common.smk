@@ -66,7 +66,7 @@ def ckpt_epochs():
 
 
 # Extraction and PosENet: one job per checkpoint (SLURM runs a run's checkpoints side by
-# side on GPUs) or one per training run (a tiny CPU run: each job first pays ~3 s of Python
+# side on GPUs) or one per training run (a tiny CPU run: each job first pays ~2 s of Python
 # and torch start-up, more than one checkpoint's measurement; benchmarks/results/profile_jobs.csv).
 PER_RUN = config["measure_jobs"] == "per_run"
 POSENET_EPOCHS = [0, TRAIN["epochs"]]  # PosENet measures the init and the trained model

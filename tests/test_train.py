@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from pppcore import align, measure_ppp
+from pppcore import align, build_model, measure_ppp
 from pppcore.checkpoint import load_checkpoint
 from pppcore.repro.data.procedural import ObjectShapes
 from pppcore.repro.data.salient import SalientObjects
@@ -89,6 +89,36 @@ def test_validating_at_checkpoints_only_keeps_the_weights_and_checkpoint_scores(
         assert x["val_acc"] == y["val_acc"]
     with pytest.raises(ValueError, match="unknown validate 'sometimes'"):
         TrainConfig("vgg19", validate="sometimes")
+
+
+def test_channels_last_trains_the_same_model_repeatably(tmp_path):
+    """memory_format: channels_last (the tiny default) is a layout, not another computation:
+    in float64 one step's loss and gradients equal the contiguous model's (in float32 training
+    amplifies the layouts' different roundings, so weights are compared within one layout),
+    and two runs give identical weights."""
+    import copy
+
+    import torch.nn.functional as F
+
+    torch.set_num_threads(1)
+    model = build_model("resnet50", "randn", num_classes=10, width=0.125, seed=0).double().train()
+    nhwc = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    x, y = torch.rand(16, 3, 48, 48, generator=torch.Generator().manual_seed(0), dtype=torch.float64), torch.arange(16) % 10
+    losses = [F.cross_entropy(m(x.to(memory_format=f)), y) for m, f in ((model, torch.contiguous_format), (nhwc, torch.channels_last))]
+    assert losses[0].item() == pytest.approx(losses[1].item(), rel=1e-10)
+    for loss in losses:
+        loss.backward()
+    grads = dict(nhwc.named_parameters())
+    for name, p in model.named_parameters():
+        assert (p.grad - grads[name].grad).norm() <= 1e-8 * p.grad.norm() + 1e-12, name
+    data, val = ObjectShapes(64, 48, seed=0), ObjectShapes(16, 48, seed=1)
+    for name in ("a", "b"):
+        cfg = TrainConfig("resnet50", "randn", seed=0, width=0.125, epochs=1, batch_size=32, lr=0.01, memory_format="channels_last")
+        train(cfg, data, val, tmp_path / name, tmp_path / name / "state.pt", progress=False)
+    a, b = (weights(tmp_path / n / "epoch_001.pt") for n in ("a", "b"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="unknown memory_format 'nhwc'"):
+        TrainConfig("vgg19", memory_format="nhwc")
 
 
 def test_object_shapes_are_seeded_and_balanced():

@@ -229,7 +229,8 @@ def train(
     else:
         if cfg.init_weights:  # a fresh start only: a resumed model already holds trained weights
             extra["init_weights"] = load_trunk(model, cfg.init_weights, key=f"train.archs.{cfg.arch}.init_weights")
-        save_checkpoint(checkpoint_path(out_dir, 0), model, epoch=0, **evaluate(model, val_set, cfg.task, workers=workers, memory_format=cfg.memory_format), **extra)
+        scores = evaluate(model, val_set, cfg.task, workers=workers, memory_format=cfg.memory_format)
+        save_checkpoint(checkpoint_path(out_dir, 0), model, epoch=0, **scores, **extra)
     for epoch in range(start, cfg.epochs + 1):
         tic = time.perf_counter()
         row = _train_epoch(model, optimizer, train_set, cfg, epoch, progress, workers)

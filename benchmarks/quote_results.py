@@ -72,10 +72,10 @@ def small_block() -> str:
 def budgets_block() -> str:
     t = pd.read_csv(RESULTS / "bench_workflow.csv", keep_default_na=False)
     rows = [[r.run.replace("  ", "&nbsp;&nbsp;"), f"{float(r.seconds) / 60:.1f} min" if float(r.seconds) >= 60 else f"{float(r.seconds):.1f} s",
-             "" if r.budget_s == "" else (f"{float(r.budget_s) / 60:.0f} min" if float(r.budget_s) >= 60 else f"{float(r.budget_s):.0f} s")]
+             "" if r.budget_s == "" else (f"{float(r.budget_s) / 60:.0f} min" if float(r.budget_s) >= 60 else f"{float(r.budget_s):.0f} s"),
+             f"`{r.commit}`"]
             for r in t.itertuples()]
-    return (f"Commit `{t['commit'].iloc[0]}`, {t['cores'].iloc[0]} cores.\n\n"
-            + _md(rows, ["run", "measured", "budget"]))
+    return f"{t['cores'].iloc[0]} cores.\n\n" + _md(rows, ["run", "measured", "budget", "commit"])
 
 
 def profile_block() -> str:

@@ -8,6 +8,7 @@ baselines, tables, figures) is ``pppcore.repro``, which the core never imports.
 
 from .alignment import Alignment, align
 from .checkpoint import load_checkpoint, save_checkpoint
+from .conversion import convert
 from .metrics import PPPAccumulator, PPPResult, measure_ppp
 from .models import ARCHS, build_model
 from .padding import PADDINGS
@@ -15,7 +16,7 @@ from .runtime import tune_malloc
 from .twin import make_twin
 
 __all__ = [
-    "ARCHS", "PADDINGS", "Alignment", "PPPAccumulator", "PPPResult", "align", "build_model", "load_checkpoint", "make_twin",
+    "ARCHS", "PADDINGS", "Alignment", "PPPAccumulator", "PPPResult", "align", "build_model", "convert", "load_checkpoint", "make_twin",
     "measure_ppp", "save_checkpoint", "tune_malloc",
 ]
 __version__ = "0.1.0"

@@ -37,8 +37,9 @@ class PadConv2d(nn.Conv2d):
         *,
         scheme: str = "zeros",
         act: nn.Module | None = None,
+        dilation: int = 1,
     ) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, 0, 1, groups, bias)
+        super().__init__(in_channels, out_channels, kernel_size, stride, 0, dilation, groups, bias)
         self.pad = make_pad(scheme if padding else "none", padding, window=kernel_size)
         self.act = act if act is not None else nn.Identity()
 

@@ -179,12 +179,11 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
         raise SystemExit(f"{ckpt} not found: run the default workflow first (or pass --run)")
     data_fns = ["pppcore.repro.data.procedural:ObjectShapes.__getitem__", "pppcore.repro.data.salient:SalientObjects.__getitem__"]
     train_cfg = TrainConfig.from_config("vgg19", "zeros", 0, t["archs"]["vgg19"], recipe)
-    epochs = sorted({0, t["epochs"], *range(t["ckpt_every"], t["epochs"] + 1, t["ckpt_every"])})
 
     def train() -> None:
         state = tmp / "state"
         shutil.rmtree(state, ignore_errors=True)  # a fresh start every call
-        train_job(train_cfg, t["data"]["classification"], recipe, state, [tmp / f"epoch_{e:03d}.pt" for e in epochs], tmp / "log.csv")
+        train_job(train_cfg, t["data"]["classification"], recipe, state, [tmp / f"epoch_{e:03d}.pt" for e in train_cfg.checkpoint_epochs()], tmp / "log.csv")
 
     return {
         "train (vgg19, zeros)": (

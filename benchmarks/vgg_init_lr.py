@@ -51,10 +51,10 @@ def tiny_training_log(arch: str, entry: dict) -> list[dict]:
     recipe = {k: v for k, v in t.items() if k not in ("archs", "paddings", "seeds", "data")}
     recipe["validate"] = "every_epoch"
     cfg = TrainConfig.from_config(arch, "zeros", 0, entry, recipe)
-    epochs = sorted({0, t["epochs"], *range(t["ckpt_every"], t["epochs"] + 1, t["ckpt_every"])})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        return train_job(cfg, t["data"]["classification"], recipe, tmp / "state", [tmp / f"epoch_{e:03d}.pt" for e in epochs], tmp / "log.csv")
+        ckpts = [tmp / f"epoch_{e:03d}.pt" for e in cfg.checkpoint_epochs()]
+        return train_job(cfg, t["data"]["classification"], recipe, tmp / "state", ckpts, tmp / "log.csv")
 
 
 if __name__ == "__main__":

@@ -80,8 +80,9 @@ def trace(
         out = module.trace_geometry(axis, name, record, padless)
     elif hasattr(module, "window"):
         kernel, stride, pad, dilation = module.window()
-        if not padless and pad >= axis.size and getattr(getattr(module, "pad", None), "scheme", None) == "reflect":
-            raise GeometryError(f"layer {name or '?'}: reflect padding of {pad} needs a map larger than {pad} px, gets "
+        policy = getattr(module, "pad", None)
+        if not padless and hasattr(policy, "fits") and not policy.fits(axis.size):
+            raise GeometryError(f"layer {name or '?'}: {policy.scheme} padding of {pad} needs a map larger than {pad} px, gets "
                                 f"{axis.size} px; use a larger input size")
         out = axis.through(kernel, stride, 0 if padless else pad, dilation, where=name)
     elif isinstance(module, nn.Sequential):

@@ -32,6 +32,10 @@ class Pad2d(nn.Module):
             raise ValueError(f"padding amount must be >= 0, got {amount}")
         self.amount = int(amount)
 
+    def fits(self, size: int) -> bool:
+        """Whether a map of ``size`` px per side can take this pad (the geometry trace asks too)."""
+        return True
+
     def extra_repr(self) -> str:
         return f"{self.scheme}, amount={self.amount}"
 
@@ -62,10 +66,14 @@ class ModePad2d(Pad2d):
         super().__init__(amount)
         self.scheme = mode
 
+    def fits(self, size: int) -> bool:
+        """``reflect`` mirrors the map about its edge pixel: it needs more pixels than it pads."""
+        return not (self.scheme == "reflect" and self.amount and size <= self.amount)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.amount:
             return x
-        if self.scheme == "reflect" and min(x.shape[-2:]) <= self.amount:
+        if not self.fits(min(x.shape[-2:])):
             raise ValueError(
                 f"reflect padding of {self.amount} needs a map larger than {self.amount} px, "
                 f"got {tuple(x.shape[-2:])}; use a larger input size"

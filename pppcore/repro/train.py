@@ -88,6 +88,10 @@ class TrainConfig:
     def is_checkpoint(self, epoch: int) -> bool:
         return epoch % self.ckpt_every == 0 or epoch == self.epochs
 
+    def checkpoint_epochs(self) -> list[int]:
+        """The epochs whose checkpoints training writes: 0 (init), every ckpt_every, the last."""
+        return [e for e in range(self.epochs + 1) if self.is_checkpoint(e)]
+
     @classmethod
     def from_config(cls, arch: str, padding: str, seed: int, arch_entry: Mapping[str, Any], recipe: Mapping[str, Any],
                     num_classes: int | None = None) -> TrainConfig:

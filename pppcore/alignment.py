@@ -43,6 +43,7 @@ class AxisAlignment:
     layer_margin: dict[str, tuple[int, int]]
     regular: dict[str, Axis]
     twin: dict[str, Axis]
+    crops: dict = field(default_factory=dict, repr=False)  # converted models: the twin's (node, input) crops
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,13 @@ def _layer_margins(
 def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
     """Derive big crop, input margins and per-layer margins for ``model`` at ``input_size``."""
     hw = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-    cache = {}
-    axes = tuple(cache.setdefault(s, _align_axis(model, s)) for s in hw)
+    if hasattr(model, "align_axis"):  # a converted model (pppcore.graph): its own search, per axis
+        same = hw[0] == hw[1] and model.square
+        first = model.align_axis(hw[0], 0)
+        axes = (first, first if same else model.align_axis(hw[1], 1))
+    else:
+        cache = {}
+        axes = tuple(cache.setdefault(s, _align_axis(model, s)) for s in hw)
     h, w = axes
 
     def margins(name: str) -> Margins:
@@ -201,7 +207,7 @@ def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
         big_size=(h.big_size, w.big_size),
         input_margins=Margins(h.input_margin[0], w.input_margin[0], h.input_margin[1], w.input_margin[1]),
         loi_margins={name: margins(path) for name, path in model.loi.items()},
-        layer_margins={name: margins(name) for name in h.layer_margin},
+        layer_margins={name: margins(name) for name in h.layer_margin if name in w.layer_margin},
         loi_sizes={name: (h.regular[path].size, w.regular[path].size) for name, path in model.loi.items()},
         axes=axes,
         loi_paths=dict(model.loi),
@@ -236,6 +242,6 @@ def min_input_size(model: PPPModel, limit: int = 4096) -> int:
 def input_size_for(model: PPPModel, size: int) -> int:
     """The input ``model`` runs at when ``size`` is asked for: ``size`` itself, or, for a net
     that cannot see it (``none`` padding shrinks every map; ``reflect`` cannot pad a map by
-    as much as its size), its :func:`min_input_size`. The one rule that training, extraction
+    as much as its size, ``circular`` cannot wrap more than once), its :func:`min_input_size`. The one rule that training, extraction
     and PosENet follow for such models."""
-    return size if model.padding not in ("none", "reflect") else max(size, min_input_size(model))
+    return size if model.padding not in ("none", "reflect", "circular") else max(size, min_input_size(model))

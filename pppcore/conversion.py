@@ -15,10 +15,12 @@ next part of the issue: ``align`` and ``measure_ppp`` still take the built-in mo
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 
-from torch import nn
+from torch import fx, nn
 
 from .geometry import GeometryError
+from .graph import GraphModel, analyse, build_graph, check_taps, check_trunk, regular_trace, resolve_taps
 from .models.layers import PadConv2d, PadMaxPool2d
 from .padding import check_padding
 
@@ -69,14 +71,8 @@ def _pads(conv: nn.modules.conv._ConvNd) -> bool:
     return conv.padding != "valid" if isinstance(conv.padding, str) else any(conv.padding)
 
 
-def convert(model: nn.Module, padding: str = "zeros") -> nn.Module:
-    """A copy of ``model`` with every padded conv and max pool under the scheme ``padding``
-    (``none`` is refused: a padless branch shrinks, and merging it needs the twin's crops)."""
-    check_padding(padding)
-    if padding == "none":
-        raise ValueError("convert: padding 'none' shrinks every branch and needs aligned crops at each merge "
-                         "(add, cat); not supported for converted models yet, use one of the five padded schemes")
-    model = copy.deepcopy(model)
+def replace_padded_layers(model: nn.Module, padding: str) -> nn.Module:
+    """``model`` (changed in place) with every padded conv and max pool under the scheme ``padding``."""
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name
@@ -87,3 +83,36 @@ def convert(model: nn.Module, padding: str = "zeros") -> nn.Module:
             elif isinstance(child, nn.modules.conv._ConvNd) and not isinstance(child, PadConv2d) and _pads(child):
                 raise GeometryError(f"{full}: {type(child).__name__} pads and is not convertible")
     return model
+
+
+def convert(
+    model: nn.Module,
+    padding: str = "zeros",
+    taps: Mapping[str, str] | None = None,
+    *,
+    arch: str | None = None,
+    probe_size: int = 128,
+    in_channels: int = 3,
+) -> GraphModel:
+    """``model`` as a :class:`~pppcore.graph.GraphModel` under the padding scheme ``padding``.
+
+    ``taps`` ({name: module path or fx node name}) are where PPP is measured; by default the
+    last node at each output stride 4, 8, 16 and 32. The model runs in eval mode (dropout and
+    stochastic depth off). ``probe_size`` is the input of the three probe runs that find the
+    spatial dimensions of every node (any size the model accepts). What PPP cannot follow
+    exactly (a flatten into tokens, attention or linear mixing over space before a tap, a
+    spatial slice or resize, an unknown op) is refused here, naming the node.
+    ``none`` is refused: the twin is the padding-free model, already measured against.
+    """
+    check_padding(padding)
+    if padding == "none":
+        raise ValueError("convert: padding 'none' is the twin itself (every converted model is measured against it); "
+                         "use one of the five padded schemes")
+    model = replace_padded_layers(copy.deepcopy(model), padding).eval()
+    graph = build_graph(model)
+    plan = analyse(fx.GraphModule(model, graph), probe_size, in_channels)
+    if taps is None:
+        check_trunk(plan, graph)
+    tapped = resolve_taps(graph, plan, taps, regular_trace(plan, probe_size, 0))
+    check_taps(plan, tapped, graph)
+    return GraphModel(model, graph, plan, tapped, {"arch": arch or type(model).__name__.lower(), "padding": padding})

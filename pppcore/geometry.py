@@ -82,7 +82,7 @@ def trace(
         kernel, stride, pad, dilation = module.window()
         policy = getattr(module, "pad", None)
         if not padless and hasattr(policy, "fits") and not policy.fits(axis.size):
-            raise GeometryError(f"layer {name or '?'}: {policy.scheme} padding of {pad} needs a map larger than {pad} px, gets "
+            raise GeometryError(f"layer {name or '?'}: {policy.scheme} padding of {pad} {policy.needs()}, gets "
                                 f"{axis.size} px; use a larger input size")
         out = axis.through(kernel, stride, 0 if padless else pad, dilation, where=name)
     elif isinstance(module, nn.Sequential):

@@ -36,6 +36,10 @@ class Pad2d(nn.Module):
         """Whether a map of ``size`` px per side can take this pad (the geometry trace asks too)."""
         return True
 
+    def needs(self) -> str:
+        """What ``fits`` asks of a map, in words (for errors)."""
+        return "needs a larger map"
+
     def extra_repr(self) -> str:
         return f"{self.scheme}, amount={self.amount}"
 
@@ -66,16 +70,22 @@ class ModePad2d(Pad2d):
         super().__init__(amount)
         self.scheme = mode
 
+    def needs(self) -> str:
+        return f"needs a map larger than {self.amount} px" if self.scheme == "reflect" else f"needs a map of at least {self.amount} px"
+
     def fits(self, size: int) -> bool:
-        """``reflect`` mirrors the map about its edge pixel: it needs more pixels than it pads."""
-        return not (self.scheme == "reflect" and self.amount and size <= self.amount)
+        """``reflect`` mirrors the map about its edge pixel: it needs more pixels than it pads;
+        ``circular`` wraps at most once: it needs at least as many."""
+        if self.scheme == "reflect":
+            return not (self.amount and size <= self.amount)
+        return not (self.scheme == "circular" and size < self.amount)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.amount:
             return x
         if not self.fits(min(x.shape[-2:])):
             raise ValueError(
-                f"reflect padding of {self.amount} needs a map larger than {self.amount} px, "
+                f"{self.scheme} padding of {self.amount} {self.needs()}, "
                 f"got {tuple(x.shape[-2:])}; use a larger input size"
             )
         return F.pad(x, [self.amount] * 4, mode=self.scheme)

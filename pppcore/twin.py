@@ -27,6 +27,10 @@ def make_twin(model: PPPModel, alignment: Alignment | None = None) -> PPPModel:
     ``alignment``, each squeeze-excitation block pools only over the region aligned with
     the regular map (otherwise over the twin's whole, larger map).
     """
+    if hasattr(model, "align_axis"):  # a converted model: crops at strided windows, merges and pools
+        if alignment is None:
+            raise ValueError(f"make_twin({model.arch}): a converted model's twin needs the Alignment (its crops depend on the input size)")
+        return model.twin(alignment)
     if not has_padding(model):
         return model
     shared = {id(t): t for t in (*model.parameters(), *model.buffers())}

@@ -65,7 +65,7 @@ def test_what_cannot_be_a_symmetric_pad_is_refused_with_the_module_name():
     for model, message in cases:
         with pytest.raises(GeometryError, match=message):
             convert(model)
-    with pytest.raises(ValueError, match="padding 'none' shrinks every branch"):
+    with pytest.raises(ValueError, match="padding 'none' is the twin itself"):
         convert(nn.Conv2d(3, 3, 3, padding=1), "none")
     with pytest.raises(ValueError, match="mirror"):
         convert(nn.Conv2d(3, 3, 3, padding=1), "mirror")

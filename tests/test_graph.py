@@ -1,0 +1,185 @@
+"""pppcore.graph: any converted CNN is aligned, twinned and measured exactly (issue 12).
+
+Ten torchvision architectures at random init, in CPU-sized variants where the geometry
+allows (DenseNet-121's layers at a quarter of its growth rate; ConvNeXt with layer scale 1, so
+its padded 7x7 convs are not scaled down to 1e-6 at init): what holds for the built-in
+models (tests/test_twin.py) must hold for each of them, with no per-architecture code.
+"""
+
+import pytest
+import torch
+from torch import nn
+from torchvision import models as tvm
+from torchvision.ops import SqueezeExcitation
+
+from pppcore import align, build_model, convert, make_twin, measure_ppp
+from pppcore.geometry import GeometryError
+from pppcore.models.base import calibrate_batchnorm
+
+from helpers import big_image, interior_mask, paired_features, periodic_image, shifted_diff, small_model, tolerance
+
+SIZE = 96
+NAMES = ("resnet18", "resnet50", "vgg19_bn", "efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "convnext_tiny",
+         "densenet121", "shufflenet_v2_x1_0", "googlenet")
+
+
+def torchvision_model(name: str, se: bool = True) -> nn.Module:
+    torch.manual_seed(0)
+    if name == "densenet121":
+        model = tvm.DenseNet(growth_rate=8, block_config=(6, 12, 24, 16), num_init_features=16, num_classes=10)
+    elif name == "googlenet":
+        model = tvm.googlenet(weights=None, aux_logits=False, init_weights=True, num_classes=10)
+    elif name == "convnext_tiny":
+        model = tvm.convnext_tiny(weights=None, layer_scale=1.0, num_classes=10)
+    else:
+        model = getattr(tvm, name)(weights=None, num_classes=10)
+    if not se:  # SE pools over the whole map: no position is free of padding (the built-in tests drop it too)
+        for parent in list(model.modules()):
+            for child_name, child in parent.named_children():
+                if isinstance(child, SqueezeExcitation):
+                    setattr(parent, child_name, nn.Identity())
+    return model.eval()
+
+
+def converted(name: str, padding: str = "zeros", se: bool = True, **kwargs) -> nn.Module:
+    model = convert(torchvision_model(name, se), padding, arch=name, **kwargs)
+    calibrate_batchnorm(model, (torch.rand(4, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(s)) for s in range(2)))
+    return model
+
+
+@pytest.mark.parametrize("arch, name", [("resnet50", "resnet50"), ("vgg19", "vgg19_bn"), ("efficientnet_b0", "efficientnet_b0")])
+def test_alignment_equals_the_built_in_models(arch, name):
+    """Paper App. A at 224 px (619 / (213, 182), 460 / (118, 118), 1043 / (425, 394)), derived from the traced graph."""
+    builtin = small_model(arch, calibrate=False, **({"batch_norm": True} if arch == "vgg19" else {}))
+    taps = dict(builtin.loi) if arch == "vgg19" else None  # VGG's LoIs are block ends; the others' are the default taps
+    model = convert(torchvision_model(name), arch=name, taps=taps)
+    ours, theirs = align(model, 224), align(builtin, 224)
+    assert ours.big_size == theirs.big_size and ours.input_margins == theirs.input_margins
+    assert list(ours.loi_margins.values()) == list(theirs.loi_margins.values())
+    assert [ours.loi_sizes[a] for a in ours.loi_sizes] == [theirs.loi_sizes[b] for b in theirs.loi_sizes]
+    expected = {"resnet50": 619, "vgg19": 460, "efficientnet_b0": 1043}[arch]
+    assert ours.big_size == (expected, expected)
+
+
+def test_default_taps_are_block_outputs_at_strides_4_to_32():
+    model = convert(torchvision_model("resnet50"))
+    assert model.loi == {"stride4": "layer1_2_relu_2", "stride8": "layer2_3_relu_2", "stride16": "layer3_5_relu_2", "stride32": "layer4_2_relu_2"}
+    chosen = convert(torchvision_model("resnet50"), taps={"a": "layer2", "b": "layer3.1.conv2"})
+    assert chosen.loi == {"a": "layer2_3_relu_2", "b": "layer3_1_conv2"}
+    with pytest.raises(GeometryError, match="tap 'x': no node or module 'layer9'"):
+        convert(torchvision_model("resnet18"), taps={"x": "layer9"})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_interior_exact_border_not_and_one_pixel_off_breaks_it(name):
+    model = converted(name, se=False)
+    alignment = align(model, SIZE)
+    image = big_image(alignment)
+    _, regular, twin = paired_features(model, SIZE, image, alignment)
+    interior = 0
+    for tap, a in regular.items():
+        m = alignment.loi_margins[tap]
+        diff = shifted_diff(twin[tap], a, m.top, m.left).amax(dim=(0, 1))
+        inside = interior_mask(alignment, alignment.loi_paths[tap])
+        tol = tolerance(a)
+        assert diff[~inside].max() > 100 * tol, f"{tap}: padding left no trace at the border"
+        if inside.any():
+            interior += 1
+            assert diff[inside].max() <= tol, f"{tap}: interior differs by {diff[inside].max():.3g}"
+            for dy, dx in [(1, 0), (-1, 0), (0, 1), (0, -1)]:
+                off = shifted_diff(twin[tap], a, m.top, m.left, dy, dx).amax(dim=(0, 1))
+                assert off.max() > 100 * tol, f"{tap}: margin shifted by {(dy, dx)} still matches"
+    assert interior >= 1
+    tap = next(iter(regular))  # the input margin one pixel off breaks the first tap's interior too
+    m, inside, im = alignment.loi_margins[tap], interior_mask(alignment, alignment.loi_paths[tap]), alignment.input_margins
+    with torch.no_grad():
+        shifted = model.features(image[..., im.top + 1 : im.top + 1 + SIZE, im.left : im.left + SIZE])[tap]
+    assert shifted_diff(twin[tap], shifted, m.top, m.left).amax(dim=(0, 1))[inside].max() > 100 * tolerance(shifted)
+
+
+# GoogLeNet's unpadded ceil-mode pools add a window that hangs over the bottom/right edge, a
+# one-sided border no circular pad wraps: its periodic maps cannot be exact there.
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "googlenet"])
+def test_circular_on_a_periodic_image_is_exact_at_every_tap_and_position(name):
+    period = 96  # divisible by the total stride 32; ConvNeXt's 7x7 circular pad needs 3-px maps
+    model = converted(name, "circular")  # SE kept: the twin pools over the aligned region only
+    alignment = align(model, period)
+    _, regular, twin = paired_features(model, period, periodic_image(alignment, period), alignment)
+    for tap, a in regular.items():
+        m = alignment.loi_margins[tap]
+        assert shifted_diff(twin[tap], a, m.top, m.left).max() <= tolerance(a), tap
+        off = shifted_diff(twin[tap], a, m.top, m.left, 0, 1 if m.left == 0 else -1)
+        assert off.max() > 100 * tolerance(a), f"{tap}: a one-pixel shift still matches"
+
+
+@pytest.mark.parametrize("name", ["resnet18", "regnet_y_400mf", "shufflenet_v2_x1_0", "googlenet"])
+def test_gradient_probe_gives_exactly_the_receptive_field(name):
+    model = converted(name, se=False).double()
+    alignment = align(model, 64)
+    twin = make_twin(model, alignment).eval()
+    image = big_image(alignment).double().requires_grad_(True)
+    feats = twin.features(image)
+    for tap, path in alignment.loi_paths.items():
+        m, (rh, rw) = alignment.loi_margins[tap], alignment.loi_sizes[tap]
+        i, j = m.top + (rh - 1) // 2, m.left + (rw - 1) // 2
+        (grad,) = torch.autograd.grad(feats[tap][0, :, i, j].sum(), image, retain_graph=True)
+        nonzero = grad.abs().sum((0, 1)) > 0
+        (r0, r1), (c0, c1) = [tuple(int(v) for v in axis.twin[path].receptive_field(k)) for axis, k in zip(alignment.axes, (i, j), strict=True)]
+        rows, cols = nonzero.any(1).nonzero(), nonzero.any(0).nonzero()
+        assert (rows.min(), rows.max(), cols.min(), cols.max()) == (r0, r1, c0, c1), f"{tap}: gradient box differs from the receptive field"
+
+
+def test_measure_ppp_on_a_converted_model_equals_the_built_in_one():
+    """Same weights in torchvision's ResNet50 and ours: the same PPP numbers, tap for tap."""
+    builtin = build_model("resnet50", "zeros", num_classes=10, width=1.0).eval()
+    tv = torchvision_model("resnet50")
+    tv.load_state_dict(builtin.state_dict())
+    model = convert(tv, arch="resnet50")
+    images = [torch.rand(3, 700, 700, generator=torch.Generator().manual_seed(s)) for s in range(2)]
+    ours, theirs = measure_ppp(model, images, 64), measure_ppp(builtin, images, 64)
+    assert len(ours) == len(theirs) == 4
+    for a, b in zip(ours.values(), theirs.values(), strict=True):
+        assert a.mae_ppp > 0
+        assert a.mae_ppp == pytest.approx(b.mae_ppp, rel=1e-4) and a.snr_ppp == pytest.approx(b.snr_ppp, rel=1e-4)
+
+
+class TinyViT(nn.Module):
+    """Patch embedding, then one attention block over the tokens, then back to a grid."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, 16, 3, padding=1)
+        self.attention = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.head = nn.Conv2d(16, 16, 3, padding=1)
+
+    def forward(self, x):
+        x = self.embed(x)
+        n, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        tokens = self.attention(tokens, tokens, tokens)[0]
+        return self.head(tokens.transpose(1, 2).reshape(n, c, h, w))
+
+
+class MixerBlock(nn.Module):
+    """MLP-mixer style token mixing along the width: a Linear over a spatial axis."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.mix = nn.Linear(32, 32)
+
+    def forward(self, x):
+        return self.mix(self.conv(x))
+
+
+def test_what_mixes_positions_is_refused_naming_the_node():
+    with pytest.raises(GeometryError, match="node flatten .*sequence.*pass taps="):
+        convert(TinyViT(), probe_size=16)
+    with pytest.raises(GeometryError, match="tap 'out' .*node flatten"):
+        convert(TinyViT(), taps={"out": "head"}, probe_size=16)
+    assert convert(TinyViT(), taps={"embed": "embed"}, probe_size=16).loi == {"embed": "embed"}  # before the tokens: fine
+    with pytest.raises(GeometryError, match="node mix .*fails on a"):
+        convert(MixerBlock(), probe_size=32)
+    transposed = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Upsample(scale_factor=2), nn.Conv2d(4, 4, 3, padding=1))
+    with pytest.raises(GeometryError, match="node _1 .*Upsample"):
+        convert(transposed)

@@ -109,7 +109,7 @@ def convert(
         raise ValueError("convert: padding 'none' is the twin itself (every converted model is measured against it); "
                          "use one of the five padded schemes")
     model = replace_padded_layers(copy.deepcopy(model), padding).eval()
-    graph = build_graph(model)
+    graph = build_graph(model, padding)
     plan = analyse(fx.GraphModule(model, graph), probe_size, in_channels)
     if taps is None:
         check_trunk(plan, graph)

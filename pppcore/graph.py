@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import fx, nn
 
 from .alignment import Alignment, AxisAlignment
 from .geometry import Axis, GeometryError
-from .models.layers import PadConv2d, PadMaxPool2d
+from .models.layers import PadConv2d, PadMaxPool2d, PolicyPad2d
 from .padding import NoPad2d
 
 STRIDES = (4, 8, 16, 32)
@@ -58,7 +59,7 @@ POINT_OPS = frozenset({
 GLOBAL_MODULES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 GLOBAL_OPS = frozenset({"adaptive_avg_pool2d", "adaptive_max_pool2d", "mean", "sum", "amax", "max"})
 SHAPE_OPS = frozenset({"size", "dim", "getattr", "numel"})
-WINDOW_MODULES = (PadConv2d, PadMaxPool2d, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
+WINDOW_MODULES = (PadConv2d, PadMaxPool2d, PolicyPad2d, nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
 
 
 class _Tracer(fx.Tracer):
@@ -115,7 +116,7 @@ class Window:
 
 
 def _window(module: nn.Module, name: str) -> Window:
-    if isinstance(module, PadConv2d | PadMaxPool2d):
+    if isinstance(module, PadConv2d | PadMaxPool2d | PolicyPad2d):
         k, s, p, d = module.window()
         return Window((k, k), (s, s), (p, p), (d, d), policy=getattr(module, "pad", None))
     pad = module.padding
@@ -255,6 +256,9 @@ def _classify(node: fx.Node, module: nn.Module | None, layout: Any, ins: list[st
         errors[n] = f"node {n} ({what}): {why}"
         return "error"
 
+    if op == "pad" and node.op == "call_function":
+        return refuse(f"an explicit F.pad {node.args[1:]} {dict(node.kwargs)} that is not a symmetric zero pad of constant size "
+                      "(e.g. timm's run-time 'same' padding) cannot be put under the padding policy")
     if layout == "mixed":
         return refuse("turns the spatial grid into a sequence or mixes the two axes (as a ViT or MLP-mixer does); "
                       "positions cannot be aligned after it")
@@ -554,7 +558,14 @@ class GraphModel(nn.Module):
         return {"": Axis(size), **regular_trace(self.plan, size, 0, ancestors(self.plan, self.loi.values()))}
 
     def align_axis(self, size: int, axis: int = 0) -> AxisAlignment:
-        """:class:`AxisAlignment` of one axis, with the twin's crops for :meth:`twin`."""
+        """:class:`AxisAlignment` of one axis, with the twin's crops for :meth:`twin` (cached:
+        ``measure_ppp`` aligns on every call)."""
+        key = ("align", size, axis, tuple(self.loi.values()))
+        if key not in self._cache:
+            self._cache[key] = self._align_axis(size, axis)
+        return self._cache[key]
+
+    def _align_axis(self, size: int, axis: int) -> AxisAlignment:
         regular, sol = solve_axis(self.plan, size, axis, self.loi.values(), self.arch)
         inputs = [n for n in self.plan.order if self.plan.kind[n] == "input"]
         margins = {n: m for n, r in regular.items() if n in sol.twin and (m := _margins(r, sol.twin[n], sol.sigma)) is not None}
@@ -571,7 +582,7 @@ class GraphModel(nn.Module):
         shared = {id(t): t for t in (*self.parameters(), *self.buffers())}
         twin = copy.deepcopy(self, shared)
         for m in twin.modules():
-            if isinstance(m, PadConv2d):
+            if isinstance(m, PadConv2d | PolicyPad2d):
                 m.pad = NoPad2d()
             elif isinstance(m, PadMaxPool2d):
                 m.padding, m.circular = 0, False
@@ -583,8 +594,25 @@ class GraphModel(nn.Module):
         return twin
 
 
-def build_graph(model: nn.Module) -> fx.Graph:
-    return _Tracer().trace(model)
+def build_graph(model: nn.Module, padding: str = "zeros") -> fx.Graph:
+    """``model`` traced, every explicit symmetric zero ``F.pad`` replaced by a :class:`PolicyPad2d`
+    (registered on ``model`` as ``ppp_pad<i>``: no parameters, the state dict is unchanged)."""
+    graph = _Tracer().trace(model)
+    for i, node in enumerate(n for n in list(graph.nodes) if n.op == "call_function" and n.target is F.pad):
+        amounts = node.args[1] if len(node.args) > 1 else node.kwargs.get("pad")
+        mode = node.args[2] if len(node.args) > 2 else node.kwargs.get("mode", "constant")
+        value = node.args[3] if len(node.args) > 3 else node.kwargs.get("value", None)
+        if not (isinstance(amounts, list | tuple) and len(amounts) == 4 and len(set(amounts)) == 1 and isinstance(amounts[0], int)
+                and mode == "constant" and not value):
+            continue  # left for the analysis to refuse, naming the node
+        name = f"ppp_pad{i}"
+        model.add_module(name, PolicyPad2d(amounts[0], padding))
+        with graph.inserting_before(node):
+            new = graph.call_module(name, (node.args[0],))
+        new.meta["scope"] = node.meta.get("scope", "")
+        node.replace_all_uses_with(new)
+        graph.erase_node(node)
+    return graph
 
 
 def resolve_taps(graph: fx.Graph, plan: Plan, taps: Mapping[str, str] | None, regular: dict[str, Axis] | None) -> dict[str, str]:

@@ -13,6 +13,7 @@ from torchvision import models as tvm
 from torchvision.ops import SqueezeExcitation
 
 from pppcore import align, build_model, convert, make_twin, measure_ppp
+from pppcore.alignment import Margins
 from pppcore.geometry import GeometryError
 from pppcore.models.base import calibrate_batchnorm
 
@@ -183,3 +184,43 @@ def test_what_mixes_positions_is_refused_naming_the_node():
     transposed = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Upsample(scale_factor=2), nn.Conv2d(4, 4, 3, padding=1))
     with pytest.raises(GeometryError, match="node _1 .*Upsample"):
         convert(transposed)
+
+
+class ExplicitPad(nn.Module):
+    """A user model that pads with F.pad before an unpadded conv (as hand-written nets do)."""
+
+    def __init__(self, amounts=(1, 1, 1, 1)) -> None:
+        super().__init__()
+        self.amounts = list(amounts)
+        self.conv1 = nn.Conv2d(3, 8, 3, stride=2)
+        self.conv2 = nn.Conv2d(8, 8, 3)
+
+    def forward(self, x):
+        x = self.conv1(torch.nn.functional.pad(x, self.amounts))
+        return self.conv2(torch.nn.functional.pad(torch.relu(x), self.amounts))
+
+
+def test_explicit_f_pad_comes_under_the_policy():
+    torch.manual_seed(0)
+    model = ExplicitPad().eval()
+    x = torch.rand(1, 3, 40, 40)
+    zeros, circular = convert(model, "zeros"), convert(model, "circular")
+    assert list(zeros.state_dict()) == list(model.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(zeros(x), model(x))
+        reference = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, padding_mode="circular"), nn.ReLU(), nn.Conv2d(8, 8, 3, 1, 1, padding_mode="circular"))
+        reference[0].load_state_dict(model.conv1.state_dict())
+        reference[2].load_state_dict(model.conv2.state_dict())
+        torch.testing.assert_close(circular(x), reference(x))
+    alignment = align(zeros, 32)
+    # 1 px of pad at stride 1 plus 1 px at stride 2 before the last conv: 3 px on top; the 34-px
+    # padded input loses its last pixel to the stride-2 window, so 2 at the bottom.
+    assert alignment.input_margins == Margins(3, 3, 2, 2) and alignment.big_size == (37, 37)
+    _, regular, twin = paired_features(zeros, 32, big_image(alignment), alignment)
+    (tap, a), = regular.items()
+    m = alignment.loi_margins[tap]
+    diff = shifted_diff(twin[tap], a, m.top, m.left).amax(dim=(0, 1))
+    inside = interior_mask(alignment, alignment.loi_paths[tap])
+    assert inside.sum() == 13 * 13 and diff[inside].max() <= tolerance(a) < diff[~inside].max() / 100
+    with pytest.raises(GeometryError, match=r"node pad .*explicit F.pad .*timm"):
+        convert(ExplicitPad((0, 1, 0, 1)))

@@ -50,6 +50,21 @@ class PadConv2d(nn.Conv2d):
         return super().forward(self.act(self.pad(x)))
 
 
+class PolicyPad2d(nn.Module):
+    """An explicit ``F.pad`` of a converted model (symmetric, zeros) as the padding policy: a
+    window of kernel 1 that pads ``amount`` pixels, so all six schemes and the twin apply."""
+
+    def __init__(self, amount: int, scheme: str = "zeros") -> None:
+        super().__init__()
+        self.pad = make_pad(scheme, amount)
+
+    def window(self) -> tuple[int, int, int, int]:
+        return 1, 1, self.pad.amount, 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pad(x)
+
+
 class PadMaxPool2d(nn.MaxPool2d):
     """Max-pooling that keeps its own padding semantics (pads -inf), except under ``circular``.
 

@@ -18,6 +18,7 @@ wildcard_constraints:
     padding="|".join(PADDINGS),
     seed=r"\d+",
     epoch=r"\d{3}",
+    name=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
 
 
 include: "rules/data.smk"
@@ -27,6 +28,7 @@ include: "rules/figures.smk"
 include: "rules/posenet.smk"
 include: "rules/bhv.smk"
 include: "rules/claims.smk"
+include: "rules/external.smk"
 
 
 rule all:
@@ -41,6 +43,7 @@ rule all:
         rules.fig3.output,
         rules.readings.output,
         rules.claims.output,
+        rules.fig4_external.output if EXTERNAL else [],
 
 
 include: "rules/report.smk"
@@ -60,6 +63,7 @@ localrules:
     table2,
     fig3,
     fig4,
+    fig4_external,
     fig5,
     readings,
     claims,

@@ -11,6 +11,7 @@ in README.md and is rebuilt from its CSV:
 - ``efficiency``: ``benchmarks/results/flop_efficiency.csv`` (``benchmarks/flop_efficiency.py``);
 - ``vgg_lr``: ``benchmarks/results/vgg_init_lr.csv`` (``benchmarks/vgg_init_lr.py``);
 - ``effnet_lr``: ``benchmarks/results/efficientnet_init_lr.csv`` (``benchmarks/efficientnet_init_lr.py``);
+- ``conversion``: ``benchmarks/results/bench_conversion_cpu.csv`` (``benchmarks/bench_conversion.py``);
 - ``bn_stats``: ``benchmarks/results/tiny_run{,_calibrated}/readings.csv`` (the tiny run's
   checkpoints measured as saved and with calibrated BatchNorm statistics).
 
@@ -122,7 +123,19 @@ def effnet_lr_block() -> str:
             + _md(rows, ["init", "lr", "validation top-1 per epoch", "config.yaml"]))
 
 
+def conversion_block() -> str:
+    t = pd.read_csv(RESULTS / "bench_conversion_cpu.csv")
+    rows = [[r.model, str(r.nodes), f"{r.convert_s:.2f}", f"{r.align224_s:.2f}", str(r.big_crop_224), str(r.big_crop),
+             f"{r.bare_s:.2f}", f"{r.measure_s:.2f}", f"**{r.overhead:.3f}**"] for r in t.itertuples()]
+    r = t.iloc[0]
+    return (f"{len(t)} torchvision CNNs, random init, zeros, taps at strides 4-32; {r.images} images at {r.input_size} px "
+            f"on {r.device}, best of the repeats.\n\n"
+            + _md(rows, ["model", "graph nodes", "convert (s)", "align at 224 px (s)", "big crop at 224", f"big crop at {r.input_size}",
+                         "bare forwards (s)", "`measure_ppp` (s)", "overhead"]))
+
+
 BLOCKS = {
+    "conversion": conversion_block,
     "vgg_lr": vgg_lr_block, "effnet_lr": effnet_lr_block, "bn_stats": bn_stats_block, "claims": claims_block, "init": init_block,
     "small": small_block, "budgets": budgets_block, "profile": profile_block, "efficiency": efficiency_block,
 }

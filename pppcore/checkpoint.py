@@ -16,6 +16,17 @@ def save_checkpoint(path: str | os.PathLike, model: PPPModel, **extra: Any) -> N
     torch_save({"config": dict(model.config), "state_dict": model.state_dict(), **extra}, path)
 
 
+def read_state(path: str | os.PathLike, what: str, map_location: str = "cpu") -> tuple[Any, Any]:
+    """``(blob, state)``: the file as ``torch.load`` reads it (tensors only, no code) and its
+    state dict (``blob["state_dict"]``, the blob itself for a bare one, None if not a dict).
+    A file that cannot be read is an error naming ``what`` and the file."""
+    try:
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated, not a torch file, ...
+        raise ValueError(f"{what} {path}: cannot be read ({err})") from err
+    return blob, blob.get("state_dict", blob) if isinstance(blob, dict) else None
+
+
 def load_checkpoint(
     path: str | os.PathLike,
     model: PPPModel | None = None,
@@ -31,12 +42,8 @@ def load_checkpoint(
     ``build_kwargs`` say what to build). ``arch`` checks what the file holds; ``padding``
     overrides the saved scheme (same weights, another padding). Errors name the file.
     """
-    try:
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # truncated, not a torch file, ...
-        raise ValueError(f"checkpoint {path}: cannot be read ({err})") from err
+    blob, state = read_state(path, "checkpoint", map_location)
     config = blob.get("config") if isinstance(blob, dict) else None
-    state = blob.get("state_dict", blob) if isinstance(blob, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f"checkpoint {path}: no state_dict inside")
     held = (config or {}).get("arch")

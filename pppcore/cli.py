@@ -27,15 +27,38 @@ def format_results(results: dict) -> str:
 
 
 def model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--arch", required=True, choices=ARCHS)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--arch", choices=ARCHS, help="one of the project's builds")
+    source.add_argument("--torchvision", metavar="NAME", help="a torchvision CNN (e.g. resnet50, convnext_tiny), converted")
+    source.add_argument("--module", metavar="PKG.MOD:FACTORY", help="your own CNN: a factory returning an nn.Module, converted")
+    p.add_argument("--weights", help="state_dict file for --torchvision / --module (nothing is downloaded)")
+    p.add_argument("--taps", help="name=node,... where to measure a converted model (default: strides 4, 8, 16, 32)")
+    p.add_argument("--probe-size", type=int, default=128, help="converted models: input of the probe runs that find each node's size")
     p.add_argument("--padding", default=None, choices=PADDINGS, help="default: zeros, or the checkpoint's")
-    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (ignored with --checkpoint)")
+    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (--arch only; ignored with --checkpoint)")
     p.add_argument("--num-classes", type=int, default=1000)
     p.add_argument("--input-size", type=int, default=224)
 
 
+def external_model(args: argparse.Namespace):
+    """The converted --torchvision / --module model, or None for --arch (whose flags are checked)."""
+    from .external import build_external, parse_taps
+
+    if args.arch is not None:
+        for flag in ("weights", "taps"):
+            if getattr(args, flag):
+                raise ValueError(f"--{flag} is for --torchvision / --module; --arch takes --checkpoint")
+        return None
+    if getattr(args, "checkpoint", None):
+        raise ValueError("--checkpoint is for --arch; a converted model takes --weights")
+    return build_external(torchvision=args.torchvision, module=args.module, weights=args.weights,
+                          padding=args.padding or "zeros", taps=parse_taps(args.taps), probe_size=args.probe_size)
+
+
 def cmd_align(args: argparse.Namespace) -> int:
-    model = build_model(args.arch, args.padding or "zeros", args.num_classes, args.width)
+    model = external_model(args)
+    if model is None:
+        model = build_model(args.arch, args.padding or "zeros", args.num_classes, args.width)
     print(align(model, args.input_size).table())
     return 0
 
@@ -44,9 +67,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
     from .extract import measure_folder
 
-    if args.checkpoint:
+    model = external_model(args)
+    if model is None and args.checkpoint:
         model = load_checkpoint(args.checkpoint, arch=args.arch, padding=args.padding, num_classes=args.num_classes, width=args.width)
-    else:
+    elif model is None:
         model = build_model(args.arch, args.padding or "zeros", args.num_classes, args.width)
     npz = Path(args.out).with_suffix(".npz") if args.out else None
     results = measure_folder(model, args.images, args.input_size, args.out, npz, checkpoint=args.checkpoint,

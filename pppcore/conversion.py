@@ -1,15 +1,17 @@
-"""Any CNN's padding as the project's swappable policy (issue 12, first part).
+"""Any CNN under the project's padding policy, traced for PPP (issue 12).
 
-``convert(model, padding)`` returns a copy of ``model`` (torchvision, timm or user code) in
-which every padded ``nn.Conv2d`` becomes a :class:`~pppcore.models.layers.PadConv2d` and
-every padded ``nn.MaxPool2d`` a :class:`~pppcore.models.layers.PadMaxPool2d` with the scheme
-``padding``: the five padded schemes apply (``none`` needs the twin's merge crops, next),
-``state_dict()`` keys and shapes stay the input model's,
-and with ``padding="zeros"`` the outputs equal the original's. What cannot be expressed as a
-symmetric pad of the policy (an average pool that pads, a strided ``ceil_mode`` pool that
-pads, unequal pads per axis, an even kernel under ``padding="same"``) is refused before
-anything runs, with the module's name. Geometry and the twin of a converted model are the
-next part of the issue: ``align`` and ``measure_ppp`` still take the built-in models only.
+``convert(model, padding, taps)`` returns a :class:`~pppcore.graph_model.GraphModel`: a copy
+of ``model`` (torchvision, timm or user code) in which every padded ``nn.Conv2d`` becomes a
+:class:`~pppcore.models.layers.PadConv2d`, every padded ``nn.MaxPool2d`` a
+:class:`~pppcore.models.layers.PadMaxPool2d` and every explicit symmetric zero ``F.pad`` a
+policy pad, all with the scheme ``padding``. ``state_dict()`` keys and shapes stay the input
+model's, and with ``padding="zeros"`` the outputs equal the original's. The graph analysis
+(:mod:`pppcore.graph`) and geometry (:mod:`pppcore.graph_geometry`) let ``align``,
+``make_twin`` and ``measure_ppp`` take the result like a built-in model. What cannot be
+expressed as a symmetric pad of the policy (an average pool that pads, a strided
+``ceil_mode`` pool that pads, unequal pads per axis, an even kernel under
+``padding="same"``) or followed exactly by the geometry is refused before anything runs,
+naming the module or node.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from collections.abc import Mapping
 from torch import fx, nn
 
 from .geometry import GeometryError
-from .graph import GraphModel, analyse, build_graph, check_taps, check_trunk, regular_trace, resolve_taps
+from .graph import analyse, build_graph, check_taps, check_trunk, resolve_taps
+from .graph_geometry import regular_trace
+from .graph_model import GraphModel
 from .models.layers import PadConv2d, PadMaxPool2d
 from .padding import check_padding
 

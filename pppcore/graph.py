@@ -1,4 +1,4 @@
-"""Any CNN as a traced ``torch.fx`` graph: geometry through merges, an aligned twin, default taps.
+"""Any CNN as a traced ``torch.fx`` graph: what each node does to positions, and the taps.
 
 The built-in models describe their trunk by hand (``PPPModel.trace``). A converted model has
 no such description, so it is read off the graph: every node gets a *kind* from what it does
@@ -13,20 +13,12 @@ grown in turn, tell which tensor dimensions are spatial):
 - ``error``: anything that moves or mixes positions (a flatten into tokens, attention, a
   spatial slice, an upsampling, an unknown op): PPP cannot be made exact through it.
 
-The regular model's geometry is :meth:`Axis.through` per window, with merges required to
-agree. The twin (no padding) needs more than dropping pads: a branch that strides from a
-padless input lands on other pixels than its sibling (ResNet's 1x1/2 shortcut, paper App.
-A.2), so before each strided window the twin crops the 0..s-1 leading pixels that put its
-outputs on the regular grid (shifted by the input margin ``sigma``); at each merge it crops
-every input to the common extent; each global pool sees only the region aligned with the
-regular map. ``sigma`` and the big crop are searched: the smallest big crop whose twin covers
-every tap.
+Geometry and the twin's crops are :mod:`pppcore.graph_geometry`; the module that runs it
+all is :class:`pppcore.graph_model.GraphModel`.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,10 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from .alignment import Alignment, AxisAlignment
 from .geometry import Axis, GeometryError
 from .models.layers import PadConv2d, PadMaxPool2d, PolicyPad2d
-from .padding import NoPad2d
 
 STRIDES = (4, 8, 16, 32)
 PROBE_GROWTH = 64
@@ -69,6 +59,7 @@ class _Tracer(fx.Tracer):
     def __init__(self) -> None:
         super().__init__()
         self.module_path = ""
+        self.failed_in: str | None = None  # the innermost module whose forward could not be traced
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return isinstance(m, (PadConv2d, PadMaxPool2d)) or super().is_leaf_module(m, qualname)
@@ -77,6 +68,10 @@ class _Tracer(fx.Tracer):
         saved, self.module_path = self.module_path, self.path_of_module(m)
         try:
             return super().call_module(m, forward, args, kwargs)
+        except Exception:
+            if self.failed_in is None:
+                self.failed_in = f"{self.module_path} ({type(m).__name__})"
+            raise
         finally:
             self.module_path = saved
 
@@ -93,14 +88,6 @@ def _op_name(node: fx.Node) -> str:
 def _pair(value: Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
-
-def crop(x: torch.Tensor, hdim: int, top: int, bottom: int, wdim: int, left: int, right: int) -> torch.Tensor:
-    """``x`` less ``top``/``bottom`` entries along ``hdim`` and ``left``/``right`` along ``wdim``."""
-    x = x.narrow(hdim, top, x.shape[hdim] - top - bottom) if top or bottom else x
-    return x.narrow(wdim, left, x.shape[wdim] - left - right) if left or right else x
-
-
-torch.fx.wrap("crop")
 
 
 @dataclass
@@ -153,7 +140,9 @@ def probe_shapes(gm: fx.GraphModule, size: tuple[int, int], channels: int) -> di
             try:
                 out = super().run_node(n)
             except Exception as err:  # name the node: the user's model, not ours, failed
-                raise GeometryError(f"node {n.name} ({n.op} {_op_name(n)}) fails on a {size[0]}x{size[1]} input: {err}") from err
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                raise GeometryError(f"node {n.name} ({n.op} {_op_name(n)}) fails on a {size[0]}x{size[1]} probe input: {first} "
+                                    "(PPP needs a model that takes inputs of any size; probe_size sets the first probe)") from err
             if isinstance(out, torch.Tensor):
                 shapes[n.name] = tuple(out.shape)
             elif isinstance(out, list | tuple) and out and all(isinstance(o, torch.Tensor) for o in out):
@@ -167,7 +156,9 @@ def probe_shapes(gm: fx.GraphModule, size: tuple[int, int], channels: int) -> di
     if param is not None:
         x = x.to(param.device, param.dtype)
     with torch.no_grad():
-        Recorder(gm).run(x)
+        recorder = Recorder(gm)
+        recorder.extra_traceback = False  # our message names the node already
+        recorder.run(x)
     return shapes
 
 
@@ -292,166 +283,6 @@ def _classify(node: fx.Node, module: nn.Module | None, layout: Any, ins: list[st
     return "point"
 
 
-# ----------------------------------------------------------------------------- geometry per axis
-
-
-def _through(a: Axis, w: Window, axis: int, pad: int, ceil: bool, where: str) -> Axis:
-    k, s, d = w.kernel[axis], w.stride[axis], w.dilation[axis]
-    out = a.through(k, s, pad, d, where=where)
-    if ceil:  # PyTorch's ceil_mode: one more window if it starts inside the (left-padded) map
-        span = d * (k - 1)
-        size = -(-(a.size + 2 * pad - span - 1) // s) + 1
-        if (size - 1) * s >= a.size + pad:
-            size -= 1
-        out = Axis(size, out.offset, out.stride, out.radius)
-    return out
-
-
-def regular_trace(plan: Plan, size: int, axis: int, upto: Iterable[str] | None = None) -> dict[str, Axis]:
-    """Each spatial node's :class:`Axis` along ``axis`` (0: height, 1: width) at ``size`` px."""
-    needed = set(upto) if upto is not None else None
-    geo: dict[str, Axis] = {}
-    for n in plan.order:
-        if needed is not None and n not in needed:
-            continue
-        kind = plan.kind[n]
-        if kind == "input":
-            geo[n] = Axis(size)
-        elif kind == "window":
-            w, a = plan.window[n], geo[plan.inputs[n][0]]
-            pad = w.pad[axis]
-            if w.policy is not None and hasattr(w.policy, "fits") and not w.policy.fits(a.size):
-                raise GeometryError(f"node {n}: {w.policy.scheme} padding of {pad} {w.policy.needs()}, gets {a.size} px; use a larger input size")
-            geo[n] = _through(a, w, axis, pad, w.ceil, n)
-        else:
-            ins = [geo[i] for i in plan.inputs[n]]
-            first = ins[0]
-            for other in ins[1:]:
-                if (other.size, other.offset, other.stride) != (first.size, first.offset, first.stride):
-                    raise GeometryError(f"node {n}: its inputs sit on different grids ({first} vs {other}); they cannot be merged")
-            geo[n] = Axis(first.size, first.offset, first.stride, max(a.radius for a in ins))
-    return geo
-
-
-def twin_trace(plan: Plan, big: int, sigma: int, regular: dict[str, Axis], axis: int, needed: set[str]) -> tuple[dict[str, Axis], dict]:
-    """The padless twin along ``axis`` on a ``big``-px crop whose regular part starts at ``sigma``.
-
-    Returns each node's twin axis and the crops {(node, input): (leading, trailing)} that keep
-    every branch on the regular grid (strided windows) and merges on a common extent.
-    """
-    geo: dict[str, Axis] = {}
-    crops: dict[tuple[str, str], tuple[int, int]] = {}
-    for n in plan.order:
-        if n not in needed:
-            continue
-        kind = plan.kind[n]
-        if kind == "input":
-            geo[n] = Axis(big)
-        elif kind == "window":
-            src = plan.inputs[n][0]
-            w, t = plan.window[n], geo[src]
-            k, s, d = w.kernel[axis], w.stride[axis], w.dilation[axis]
-            target, step = sigma + regular[n].offset, t.stride * s  # an even kernel: both grids sit on half pixels
-            lead = next((c for c in range(s) if (t.offset + t.stride * (c + d * (k - 1) / 2) - target) % step == 0), None)
-            if lead is None:
-                raise GeometryError(f"node {n}: the twin's grid is off the regular grid by a fraction of a stride")
-            if lead:
-                crops[(n, src)] = (lead, 0)
-            geo[n] = _through(Axis(t.size - lead, t.offset + t.stride * lead, t.stride, t.radius), w, axis, 0, False, n)
-        else:
-            ins = plan.inputs[n]
-            axes = [geo[i] for i in ins]
-            step = axes[0].stride
-            start = max(a.offset for a in axes)
-            end = min(a.offset + step * (a.size - 1) for a in axes)
-            if end < start:
-                raise GeometryError(f"node {n}: the twin's inputs do not overlap; use a larger input size")
-            for i, a in zip(ins, axes, strict=True):
-                if a.stride != step or (a.offset - start) % step:
-                    raise GeometryError(f"node {n}: the twin's inputs {ins} sit on different grids")
-                lead, trail = int((start - a.offset) // step), int((a.offset + step * (a.size - 1) - end) // step)
-                if lead or trail:
-                    crops[(n, i)] = (lead, trail)
-            geo[n] = Axis(int((end - start) // step) + 1, start, step, max(a.radius for a in axes))
-    return geo, crops
-
-
-def _margins(r: Axis, t: Axis, sigma: int) -> tuple[int, int] | None:
-    """(top, bottom) of the twin map around the regular one, or None where it does not cover it."""
-    top = (sigma + r.offset - t.offset) / r.stride
-    if top != int(top) or t.stride != r.stride:
-        return None
-    bottom = t.size - int(top) - r.size
-    return (int(top), bottom) if top >= 0 and bottom >= 0 else None
-
-
-def _sigma_range(plan: Plan, regular: dict, twin: dict, covered: Iterable[str]) -> tuple[float, float]:
-    """The input margins for which the twin covers the regular map at every ``covered`` node."""
-    lo, hi = -math.inf, math.inf
-    for n in covered:
-        r, t = regular[n], twin[n]
-        lo = max(lo, t.offset - r.offset)
-        hi = min(hi, t.offset - r.offset + r.stride * (t.size - r.size))
-    return lo, hi
-
-
-@dataclass
-class Solution:
-    big: int
-    sigma: int
-    twin: dict[str, Axis]
-    crops: dict
-
-
-def solve_axis(plan: Plan, size: int, axis: int, taps: Iterable[str], name: str = "model") -> tuple[dict[str, Axis], Solution]:
-    """The smallest big crop (and input margin) whose twin covers every tap and every global
-    pool's input before them, with the twin's crops. Raises GeometryError when none exists."""
-    taps = list(taps)
-    needed = ancestors(plan, taps)
-    regular = regular_trace(plan, size, axis, needed)
-    pooled = [i for n, kind in plan.kind.items() if kind == "global" and n in needed for i in plan.inputs[n]]
-    covered = list(dict.fromkeys([*taps, *pooled]))
-    period = math.lcm(*(int(a.stride) for a in regular.values()))
-
-    def attempt(big: int) -> Solution | None:
-        best = None
-        for residue in range(period):
-            try:
-                twin, _ = twin_trace(plan, big, residue, regular, axis, needed)
-            except GeometryError:
-                continue
-            lo, hi = _sigma_range(plan, regular, twin, covered)
-            lo, hi = max(lo, 0), min(hi, big - size)
-            first = residue + period * math.ceil((lo - residue) / period)
-            if first > hi:
-                continue
-            centre = (big - size) / 2  # several margins fit: take the one nearest the centre
-            k = round((centre - first) / period)
-            sigma = int(min(max(first + period * k, first), first + period * ((hi - first) // period)))
-            if best is None or abs(sigma - centre) < abs(best - centre):
-                best = sigma
-        if best is None:
-            return None
-        twin, crops = twin_trace(plan, big, best, regular, axis, needed)
-        for n in pooled:  # each global pool sees only the region aligned with the regular map
-            top, bottom = _margins(regular[n], twin[n], best)
-            for consumer in (c for c, kind in plan.kind.items() if kind == "global" and n in plan.inputs[c]):
-                crops[(consumer, n)] = (top, bottom)
-        return Solution(big, best, twin, crops)
-
-    lo, hi = size, size
-    while (found := attempt(hi)) is None:
-        lo, hi = hi + 1, hi * 2
-        if hi > 64 * size + 4096:
-            raise GeometryError(f"{name} at {size} px: no big crop lets the padding-free twin cover the taps {taps}")
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if (s := attempt(mid)) is None:
-            lo = mid + 1
-        else:
-            hi, found = mid, s
-    return regular, found
-
 
 def ancestors(plan: Plan, nodes: Iterable[str]) -> set[str]:
     """``nodes`` and every node they depend on."""
@@ -466,138 +297,20 @@ def ancestors(plan: Plan, nodes: Iterable[str]) -> set[str]:
     return seen
 
 
-# ------------------------------------------------------------------------------------- the model
-
-
-def _features_module(root: nn.Module, graph: fx.Graph, taps: Mapping[str, str], crops: Mapping | None = None,
-                     layout: Mapping[str, tuple[int, int]] | None = None) -> fx.GraphModule:
-    """A GraphModule returning ``{tap: node}`` (nothing after the last tap), with ``crops``
-    ({(node, input): (top, bottom, left, right)}) inserted before the nodes that need them."""
-    new = fx.Graph()
-    env: dict[fx.Node, fx.Node] = {}
-    output = new.graph_copy(graph, env)
-    del output
-    for node in list(new.nodes):
-        if node.op == "output":
-            new.erase_node(node)
-    by_name = {n.name: n for n in new.nodes}
-    for (name, src), (top, bottom, left, right) in (crops or {}).items():
-        node, inp = by_name[name], by_name[src]
-        hdim, wdim = layout[src]
-        with new.inserting_before(node):
-            cut = new.call_function(crop, (inp, hdim, top, bottom, wdim, left, right))
-        node.replace_input_with(inp, cut)
-    new.output({tap: by_name[n] for tap, n in taps.items()})
-    module = fx.GraphModule(root, new)
-    module.graph.eliminate_dead_code()
-    module.recompile()
-    return module
-
-
-class GraphModel(nn.Module):
-    """A converted CNN: the model's own modules (same ``state_dict`` keys), its fx graph and
-    the taps (name -> node) at which PPP is measured. ``align``, ``make_twin``,
-    ``measure_ppp`` and the CLI take it like a built-in model."""
-
-    def __init__(self, model: nn.Module, graph: fx.Graph, plan: Plan, taps: dict[str, str], config: dict[str, Any]) -> None:
-        super().__init__()
-        for key in ("_modules", "_parameters", "_buffers"):
-            getattr(self, key).update(getattr(model, key))
-        self.graph = graph
-        self.plan = plan
-        self.loi = dict(taps)
-        self.config = dict(config)
-        self.crops: dict | None = None  # set on a twin: {(node, input): (top, bottom, left, right)}
-        self._cache: dict = {}
-
-    @property
-    def arch(self) -> str:
-        return self.config["arch"]
-
-    @property
-    def padding(self) -> str:
-        return self.config["padding"]
-
-    @property
-    def square(self) -> bool:
-        """Every window is square: both axes share one geometry at equal sizes."""
-        return all(w.kernel[0] == w.kernel[1] and w.stride[0] == w.stride[1] and w.dilation[0] == w.dilation[1] for w in self.plan.window.values())
-
-    def __deepcopy__(self, memo: dict) -> GraphModel:
-        new = self.__class__.__new__(self.__class__)
-        memo[id(self)] = new
-        for key, value in self.__dict__.items():
-            new.__dict__[key] = {} if key == "_cache" else copy.deepcopy(value, memo)
-        return new
-
-    def _module(self, taps: Mapping[str, str] | None) -> fx.GraphModule:
-        key = tuple((taps or {"out": None}).items())
-        if key not in self._cache:
-            # A plain holder of the same modules: a child may share a name with a method
-            # (torchvision's ``features`` vs :meth:`features`).
-            root = nn.Module()
-            for attr in ("_modules", "_parameters", "_buffers"):
-                getattr(root, attr).update(getattr(self, attr))
-            if taps is None:
-                self._cache[key] = fx.GraphModule(root, self.graph)
-            else:
-                self._cache[key] = _features_module(root, self.graph, taps, self.crops, self.plan.layout)
-        return self._cache[key]
-
-    def forward(self, x: torch.Tensor) -> Any:
-        return self._module(None)(x)
-
-    def features(self, x: torch.Tensor, taps: Mapping[str, str] | None = None) -> dict[str, torch.Tensor]:
-        """The tap outputs for input ``x``, in depth order; nothing after the last tap runs."""
-        return self._module(dict(self.loi if taps is None else taps))(x)
-
-    def trace(self, size: int, padless: bool = False) -> dict[str, Axis]:
-        """The regular geometry of every node up to the last tap along one axis (as ``PPPModel.trace``)."""
-        if padless:
-            raise GeometryError("a converted model's twin geometry depends on the input margin; use pppcore.align")
-        return {"": Axis(size), **regular_trace(self.plan, size, 0, ancestors(self.plan, self.loi.values()))}
-
-    def align_axis(self, size: int, axis: int = 0) -> AxisAlignment:
-        """:class:`AxisAlignment` of one axis, with the twin's crops for :meth:`twin` (cached:
-        ``measure_ppp`` aligns on every call)."""
-        key = ("align", size, axis, tuple(self.loi.values()))
-        if key not in self._cache:
-            self._cache[key] = self._align_axis(size, axis)
-        return self._cache[key]
-
-    def _align_axis(self, size: int, axis: int) -> AxisAlignment:
-        regular, sol = solve_axis(self.plan, size, axis, self.loi.values(), self.arch)
-        inputs = [n for n in self.plan.order if self.plan.kind[n] == "input"]
-        margins = {n: m for n, r in regular.items() if n in sol.twin and (m := _margins(r, sol.twin[n], sol.sigma)) is not None}
-        alias = {"": inputs[0]}  # the input node is also "" (the Alignment table's input row)
-        return AxisAlignment(
-            size, sol.big, (sol.sigma, sol.big - size - sol.sigma),
-            {**margins, **{k: margins[v] for k, v in alias.items()}},
-            {**regular, "": regular[inputs[0]]}, {**sol.twin, "": sol.twin[inputs[0]]}, sol.crops,
-        )
-
-    def twin(self, alignment: Alignment) -> GraphModel:
-        """The padding-free twin (parameters shared) with the crops of ``alignment``."""
-        crops_h, crops_w = (a.crops for a in alignment.axes)
-        shared = {id(t): t for t in (*self.parameters(), *self.buffers())}
-        twin = copy.deepcopy(self, shared)
-        for m in twin.modules():
-            if isinstance(m, PadConv2d | PolicyPad2d):
-                m.pad = NoPad2d()
-            elif isinstance(m, PadMaxPool2d):
-                m.padding, m.circular = 0, False
-            elif isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
-                m.ceil_mode = False
-        keys = set(crops_h) | set(crops_w)
-        twin.crops = {k: (*crops_h.get(k, (0, 0)), *crops_w.get(k, (0, 0))) for k in keys}
-        twin.config = {**self.config, "padding": "none", "twin_of": self.padding}
-        return twin
-
 
 def build_graph(model: nn.Module, padding: str = "zeros") -> fx.Graph:
     """``model`` traced, every explicit symmetric zero ``F.pad`` replaced by a :class:`PolicyPad2d`
     (registered on ``model`` as ``ppp_pad<i>``: no parameters, the state dict is unchanged)."""
-    graph = _Tracer().trace(model)
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(model)
+    except Exception as err:  # fx.proxy.TraceError, or the model's own code failing on a Proxy
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise GeometryError(
+            f"{tracer.failed_in or type(model).__name__}: torch.fx cannot trace it ({first}). PPP follows fixed "
+            "geometry only: a padding computed from the input size at run time (timm's Conv2dSame / "
+            "MaxPool2dSame 'same' padding) or control flow on a tensor's shape cannot be converted"
+        ) from err
     for i, node in enumerate(n for n in list(graph.nodes) if n.op == "call_function" and n.target is F.pad):
         amounts = node.args[1] if len(node.args) > 1 else node.kwargs.get("pad")
         mode = node.args[2] if len(node.args) > 2 else node.kwargs.get("mode", "constant")
@@ -673,3 +386,4 @@ def check_trunk(plan: Plan, graph: fx.Graph) -> None:
     for node in graph.nodes:
         if plan.kind.get(node.name) == "error":
             raise GeometryError(f"{plan.error[node.name]}; pass taps= that end before it")
+

@@ -7,6 +7,8 @@
 
 from pathlib import Path
 
+import yaml
+
 R = config["results"]
 # The torch steps' conda env (--sdm conda): unpinned for local runs, the CUDA build for the
 # cluster (profiles/slurm sets conda_torch=cuda; its envs are solved on a GPU-less login node).
@@ -145,3 +147,33 @@ def report_front_page():
     """The HTML report's front page: the claims table once the claims rule has written it."""
     page = Path(f"{R}/report/front.rst")
     return str(page.resolve()) if page.exists() else "report/workflow.rst"
+
+
+# Models the workflow does not train (config external): name -> entry with the schema's
+# defaults (Snakemake's validate fills defaults of objects, not of a list's items).
+_EXTERNAL_ITEM = yaml.safe_load((Path(workflow.basedir) / "config" / "config.schema.yaml").read_text())["properties"]["external"]["items"]
+EXTERNAL_DEFAULTS = {k: p["default"] for k, p in _EXTERNAL_ITEM["properties"].items() if "default" in p}
+EXTERNAL = {}
+for _entry in config["external"]:
+    if _entry["name"] in EXTERNAL:
+        raise ValueError(f"external: the name {_entry['name']!r} is used twice; names must be unique")
+    EXTERNAL[_entry["name"]] = {**EXTERNAL_DEFAULTS, **_entry}
+
+
+def external_files(wildcards):
+    """The local files an external model is built from: its weights and its factory's .py file."""
+    entry = EXTERNAL[wildcards.name]
+    module_file = (entry.get("module") or "").rpartition(":")[0]
+    return [f for f in (entry["weights"], module_file if module_file.endswith(".py") else None) if f]
+
+
+def external_params(wildcards):
+    """The entry (less its name) and what its measurement depends on in config ppp."""
+    entry = {k: v for k, v in EXTERNAL[wildcards.name].items() if k != "name"}
+    entry["input_size"] = entry["input_size"] or config["ppp"]["input_size"]
+    return canonical({**entry, "max_images": config["ppp"]["max_images"], "batch_size": config["ppp"]["batch_size"]})
+
+
+def external_metrics(suffix=".json"):
+    """Every external model's PPP file."""
+    return [f"{R}/external/{name}/ppp{suffix}" for name in EXTERNAL]

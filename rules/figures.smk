@@ -2,6 +2,7 @@ rule table2:
     input:
         ppp=all_metrics([0, TRAIN["epochs"]]),
         posenet=posenet_outputs(),
+        external=external_metrics(),
     output:
         csv=report(f"{R}/tables/table2.csv", caption="../report/table2.rst", category="Tables"),
         tex=f"{R}/tables/table2.tex",

@@ -63,3 +63,41 @@ def test_images_too_small_for_the_big_crop(image_dir):
 def test_bad_padding_lists_choices():
     proc = run("align", "--arch", "vgg19", "--padding", "mirror", check=False)
     assert proc.returncode == 2 and "zeros" in proc.stderr and "randn" in proc.stderr
+
+
+def test_measure_torchvision_with_a_weights_file(tmp_path):
+    import torch
+    from torchvision import models as tvm
+
+    torch.manual_seed(1)
+    weights = tmp_path / "resnet18.pth"
+    torch.save(tvm.resnet18(weights=None).state_dict(), weights)
+    out = run("align", "--torchvision", "resnet18", "--input-size", "32").stdout
+    assert "stride32" in out and "435x435" in out
+    images = write_images(tmp_path / "big", 2, 440, seed=3)
+    json_path = tmp_path / "m.json"
+    proc = run("measure", "--torchvision", "resnet18", "--weights", str(weights), "--padding", "circular",
+               "--taps", "c3=layer1,c4=layer2", "--images", str(images), "--input-size", "32", "--out", str(json_path))
+    assert "c4" in proc.stdout
+    payload = json.loads(json_path.read_text())
+    assert list(payload["layers"]) == ["c3", "c4"] and payload["layers"]["c3"]["n_images"] == 2
+    assert payload["config"] == {"arch": "resnet18", "padding": "circular", "source": "torchvision:resnet18", "weights": str(weights)}
+
+
+def test_module_factory_and_flag_errors(tmp_path):
+    (tmp_path / "mynet.py").write_text(
+        "from torch import nn\n\ndef build():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, padding=1))\n"
+    )
+    proc = subprocess.run([sys.executable, "-m", "pppcore", "align", "--module", "mynet:build", "--input-size", "32"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0 and "stride4" in proc.stdout, proc.stderr
+    for args, message in (
+        (("--arch", "vgg19", "--weights", "w.pth"), "--weights is for --torchvision / --module"),
+        (("--torchvision", "resnet18", "--arch", "vgg19"), "not allowed with argument"),
+        (("--torchvision", "resnet18", "--weights", str(tmp_path / "none.pth")), "none.pth: no such file"),
+        (("--torchvision", "vit_b_16"), "fails on a 128x128 probe input: Wrong image height! Expected 224"),
+        (("--torchvision", "vit_b_16", "--probe-size", "224"), "node _assert"),
+    ):
+        proc = run("align", *args, check=False)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr

@@ -21,6 +21,8 @@ def properties(node: dict, path: str = ""):
         yield from properties(prop, f"{path}{key}.")
     if isinstance(node.get("additionalProperties"), dict):
         yield from properties(node["additionalProperties"], f"{path}*.")
+    if isinstance(node.get("items"), dict):
+        yield from properties(node["items"], f"{path}[].")
 
 
 def test_workflow_validates_against_the_packaged_schema():
@@ -29,7 +31,7 @@ def test_workflow_validates_against_the_packaged_schema():
 
 def test_every_key_is_described():
     keys = dict(properties(schema()))
-    assert len(keys) > 60 and "train.archs.*.width" in keys
+    assert len(keys) > 60 and "train.archs.*.width" in keys and "external.[].weights" in keys
     assert [k for k, prop in keys.items() if not prop.get("description")] == []
 
 
@@ -88,3 +90,19 @@ def test_arch_lr_overrides_the_recipe_and_grid_keys_stay_out():
 def test_with_defaults_fills_only_missing_keys():
     assert with_defaults({"trials": 3}, "posenet") == {**defaults("posenet"), "trials": 3}
     assert parse(PosENetConfig, None, "posenet") == PosENetConfig()
+
+
+def test_paper_config_external_example_is_valid():
+    """The commented ``external:`` example of config/paper.yaml validates once uncommented;
+    a bad entry is refused naming what is wrong."""
+    from jsonschema import Draft202012Validator
+
+    lines = (ROOT / "config" / "paper.yaml").read_text().splitlines()
+    start = lines.index("# external:")
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("#")), len(lines))
+    example = yaml.safe_load("\n".join(line[2:] for line in lines[start:end]))
+    assert [e["name"] for e in example["external"]][:3] == ["resnet50_imagenet", "vgg19_bn_imagenet", "efficientnet_b0_imagenet"]
+    validator = Draft202012Validator(schema()["properties"]["external"])
+    assert list(validator.iter_errors(example["external"])) == []
+    bad = [{"name": "x", "torchvision": "resnet50", "module": "a:b"}, {"name": "y", "torchvision": "resnet50", "padding": "none"}]
+    assert len(list(validator.iter_errors(bad))) == 2

@@ -1,4 +1,4 @@
-"""pppcore.convert (pppcore/conversion.py): any torchvision CNN's padding as the project's policy (issue 12, part 1)."""
+"""pppcore.convert (pppcore/conversion.py): any torchvision or timm CNN's padding as the project's policy."""
 
 import pytest
 import torch
@@ -72,3 +72,29 @@ def test_what_cannot_be_a_symmetric_pad_is_refused_with_the_module_name():
     same = nn.Sequential(nn.Conv2d(3, 4, 5, padding="same", dilation=2))
     x = torch.rand(1, 3, 20, 20)
     torch.testing.assert_close(convert(same)(x), same(x))
+
+
+@pytest.mark.parametrize("name, torchvision_name", [("resnet18", "resnet18"), ("efficientnet_b0", "efficientnet_b0"),
+                                                    ("mobilenetv3_small_100", "mobilenet_v3_small")])
+def test_timm_models_convert_like_their_torchvision_twins(name, torchvision_name):
+    """timm builds of the same architectures: outputs kept, the same big crop and margins at 224 px."""
+    import timm
+
+    from pppcore import align
+
+    torch.manual_seed(0)
+    model = timm.create_model(name, pretrained=False, num_classes=10).eval()
+    converted = convert(model, "zeros", arch=name)
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(converted(x), model(x), atol=1e-5)
+    ours, reference = align(converted, 224), align(convert(_tv(torchvision_name)), 224)
+    assert ours.big_size == reference.big_size and ours.input_margins == reference.input_margins
+
+
+def test_timm_run_time_same_padding_is_refused_naming_the_module():
+    """tf_* models pad 'same' by a size computed at run time (asymmetric at stride 2): not a policy pad."""
+    import timm
+
+    with pytest.raises(GeometryError, match=r"conv_stem \(Conv2dSame\): torch.fx cannot trace it .*'same' padding"):
+        convert(timm.create_model("tf_efficientnet_b0", pretrained=False))

@@ -22,11 +22,18 @@ from helpers import big_image, interior_mask, paired_features, periodic_image, s
 SIZE = 96
 NAMES = ("resnet18", "resnet50", "vgg19_bn", "efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "convnext_tiny",
          "densenet121", "shufflenet_v2_x1_0", "googlenet")
+# Beyond the issue's list: timm's DLA-34 merges a pooled shortcut centred a pixel off its conv
+# branch (the merged feature sees the union of both receptive fields).
+EXTRA = ("timm:dla34",)
 
 
 def torchvision_model(name: str, se: bool = True) -> nn.Module:
     torch.manual_seed(0)
-    if name == "densenet121":
+    if name.startswith("timm:"):
+        import timm
+
+        model = timm.create_model(name[5:], pretrained=False, num_classes=10)
+    elif name == "densenet121":
         model = tvm.DenseNet(growth_rate=8, block_config=(6, 12, 24, 16), num_init_features=16, num_classes=10)
     elif name == "googlenet":
         model = tvm.googlenet(weights=None, aux_logits=False, init_weights=True, num_classes=10)
@@ -71,7 +78,7 @@ def test_default_taps_are_block_outputs_at_strides_4_to_32():
         convert(torchvision_model("resnet18"), taps={"x": "layer9"})
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", NAMES + EXTRA)
 def test_interior_exact_border_not_and_one_pixel_off_breaks_it(name):
     model = converted(name, se=False)
     alignment = align(model, SIZE)
@@ -100,7 +107,7 @@ def test_interior_exact_border_not_and_one_pixel_off_breaks_it(name):
 
 # GoogLeNet's unpadded ceil-mode pools add a window that hangs over the bottom/right edge, a
 # one-sided border no circular pad wraps: its periodic maps cannot be exact there.
-@pytest.mark.parametrize("name", [n for n in NAMES if n != "googlenet"])
+@pytest.mark.parametrize("name", [n for n in NAMES + EXTRA if n != "googlenet"])
 def test_circular_on_a_periodic_image_is_exact_at_every_tap_and_position(name):
     period = 96  # divisible by the total stride 32; ConvNeXt's 7x7 circular pad needs 3-px maps
     model = converted(name, "circular")  # SE kept: the twin pools over the aligned region only
@@ -113,7 +120,7 @@ def test_circular_on_a_periodic_image_is_exact_at_every_tap_and_position(name):
         assert off.max() > 100 * tolerance(a), f"{tap}: a one-pixel shift still matches"
 
 
-@pytest.mark.parametrize("name", ["resnet18", "regnet_y_400mf", "shufflenet_v2_x1_0", "googlenet"])
+@pytest.mark.parametrize("name", ["resnet18", "regnet_y_400mf", "shufflenet_v2_x1_0", "googlenet", "timm:dla34"])
 def test_gradient_probe_gives_exactly_the_receptive_field(name):
     model = converted(name, se=False).double()
     alignment = align(model, 64)
@@ -142,6 +149,25 @@ def test_measure_ppp_on_a_converted_model_equals_the_built_in_one():
     for a, b in zip(ours.values(), theirs.values(), strict=True):
         assert a.mae_ppp > 0
         assert a.mae_ppp == pytest.approx(b.mae_ppp, rel=1e-4) and a.snr_ppp == pytest.approx(b.snr_ppp, rel=1e-4)
+
+
+def test_the_twin_is_reused_while_the_model_holds_the_same_tensors():
+    """measure_ppp asks for the twin on every call: built once per crops, rebuilt when the
+    model's tensors change (another device, new buffers) or its taps do."""
+    model = convert(torchvision_model("resnet18"), arch="resnet18")
+    twin = make_twin(model, align(model, 64))
+    assert make_twin(model, align(model, 64)) is twin and twin.padding == "none"
+    assert make_twin(model, align(model, 65)) is twin  # sigma is 217 at any size: the same crops
+    taps = dict(model.loi)
+    model.loi = {"s8": taps["stride8"]}
+    assert make_twin(model, align(model, 64)).loi == {"s8": taps["stride8"]}
+    model.loi = taps
+    model.bn1.running_var = model.bn1.running_var.clone()  # what .to(device) does to buffers
+    rebuilt = make_twin(model, align(model, 64))
+    assert rebuilt is not twin and rebuilt.bn1.running_var is model.bn1.running_var
+    images = [torch.rand(3, 470, 470, generator=torch.Generator().manual_seed(s)) for s in range(2)]
+    first, again = measure_ppp(model, images, 64), measure_ppp(model, images, 64)
+    assert [r.mae_ppp for r in first.values()] == [r.mae_ppp for r in again.values()]
 
 
 class TinyViT(nn.Module):

@@ -129,6 +129,72 @@ def test_per_run_measure_jobs_give_the_same_files_and_numbers(finished_micro, tm
     assert len(list((wf / "results/logs/ppp").glob("*_seed0.log"))) == 3  # one log per run
 
 
+TINY_NET = """
+from torch import nn
+
+
+def build():
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4),
+    )
+"""
+
+
+@pytest.mark.xdist_group("micro")
+def test_external_models_are_measured_into_table2(finished_micro, tmp_path):
+    """config external: a user's CNN (a .py factory) with a generated weights file, measured
+    like a checkpoint; adding it runs its jobs and the tables, never a training job. A
+    weights file that does not fit fails its job naming the key; nothing computed is lost."""
+    import importlib.util
+
+    import torch
+
+    wf = tmp_path / "wf"
+    shutil.copytree(finished_micro, wf, symlinks=True)
+    (wf / "nets").mkdir()
+    (wf / "nets" / "tiny.py").write_text(TINY_NET)
+    spec = importlib.util.spec_from_file_location("tiny_net", wf / "nets" / "tiny.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(7)
+    state = module.build().state_dict()
+    torch.save(state, wf / "tiny.pth")
+    config = yaml.safe_load(MICRO.read_text())
+    config["external"] = [
+        {"name": "tiny_trained", "module": "nets/tiny.py:build", "weights": "tiny.pth"},
+        {"name": "tiny_reflect", "module": "nets/tiny.py:build", "padding": "reflect", "taps": {"s4": "2", "s8": "4"}},
+    ]
+    path = wf / "external.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert planned_jobs(snakemake(wf, "-n", "all", config=path)) == {
+        "external_ppp": 2, "table2": 1, "fig4_external": 1, "all": 1}
+    snakemake(wf, "all", config=path)
+    r = wf / "results"
+    table = pd.read_csv(r / "tables/table2.csv", keep_default_na=False)
+    ext = table[table["stage"] == "pretrained (external)"].set_index("external")
+    assert list(ext.index) == ["tiny_trained", "tiny_reflect"] and list(ext["arch"]) == ["build", "build"]
+    assert list(ext["padding"]) == ["zeros", "reflect"] and (ext["mae_ppp_mean"].astype(float) > 0).all()
+    assert (table["stage"] != "pretrained (external)").sum() == 6  # the grid's rows are unchanged
+    assert "$\\checkmark$ (tiny\\_trained)" in (r / "tables/table2.tex").read_text()
+    trained = json.loads((r / "external/tiny_trained/ppp.json").read_text())
+    assert trained["config"]["weights"] == "tiny.pth" and list(trained["layers"]) == ["stride4", "stride8"]
+    assert list(json.loads((r / "external/tiny_reflect/ppp.json").read_text())["layers"]) == ["s4", "s8"]
+    assert (r / "figures/fig4_external_ppp.png").stat().st_size > 0
+    # Weights that do not fit: the job fails naming the file and key; the table stays as it was.
+    del state["0.bias"]
+    torch.save(state, wf / "tiny.pth")
+    before = (r / "tables/table2.csv").read_text()
+    proc = snakemake(wf, "all", config=path, check=False)
+    assert proc.returncode != 0
+    assert "weights tiny.pth: missing key '0.bias'" in (r / "logs/external/tiny_trained.log").read_text()
+    assert (r / "tables/table2.csv").read_text() == before
+    config["external"].append(dict(config["external"][0]))
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake(wf, "-n", "all", config=path, check=False)
+    assert proc.returncode != 0 and "external: the name 'tiny_trained' is used twice" in proc.stdout + proc.stderr
+
+
 def test_changing_one_arch_reruns_that_arch_only(tmp_path):
     """Two archs trained (one epoch); a new width for one of them changes its jobs' params only."""
     wf = workflow_copy(tmp_path)

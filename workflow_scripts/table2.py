@@ -4,7 +4,8 @@ from pppcore.repro.tables import collect, collect_posenet, table2, table2_latex
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    table = table2(collect(sm.input.ppp), collect_posenet(sm.input.posenet))
+    external = collect(sm.input.external) if sm.input.external else None
+    table = table2(collect(sm.input.ppp), collect_posenet(sm.input.posenet), external=external)
     write_text(sm.output.csv, table.to_csv(index=False))
     write_text(sm.output.tex, table2_latex(table))
     print(table.to_string())

@@ -15,7 +15,22 @@ class _Stop(Exception):
     """Raised by the last layer-of-interest hook: nothing after it needs computing."""
 
 
-class PPPModel(nn.Module):
+class ConfiguredModel(nn.Module):
+    """A model that knows how it was built (``config``): its ``arch`` and ``padding`` come from
+    there, for built-in and converted models alike."""
+
+    config: dict[str, Any]
+
+    @property
+    def arch(self) -> str:
+        return self.config["arch"]
+
+    @property
+    def padding(self) -> str:
+        return self.config["padding"]
+
+
+class PPPModel(ConfiguredModel):
     """A classifier whose four layers of interest (LoIs) are reachable by name.
 
     Subclasses set ``loi`` (LoI name -> qualified module name, in depth order),
@@ -26,14 +41,6 @@ class PPPModel(nn.Module):
     loi: dict[str, str]
     trunk: tuple[str, ...]
     config: dict[str, Any]
-
-    @property
-    def arch(self) -> str:
-        return self.config["arch"]
-
-    @property
-    def padding(self) -> str:
-        return self.config["padding"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``features`` -> ``avgpool`` -> ``classifier``, torchvision's VGG/EfficientNet head."""

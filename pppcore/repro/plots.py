@@ -96,6 +96,31 @@ def fig4_grid(maps: dict[tuple[str, str, str], dict[str, np.ndarray]], lois: tup
     return fig
 
 
+def external_grid(maps: dict[tuple[str, str], dict[str, np.ndarray]]) -> Figure:
+    """Fig 4 style PPP maps of external models: one row per (name, padding), one column per
+    tap in depth order, each map scaled to [0, 1]."""
+    if not maps:
+        raise ValueError("no external models to plot: config external is empty")
+    width = max(len(layers) for layers in maps.values())
+    fig = Figure(figsize=(1.8 * width, 1.9 * len(maps)))
+    axes = fig.subplots(len(maps), width, squeeze=False)
+    for row, ((name, padding), layers) in enumerate(maps.items()):
+        for col in range(width):
+            ax = axes[row][col]
+            ax.set_xticks([]), ax.set_yticks([])
+            if col >= len(layers):
+                ax.axis("off")
+                continue
+            tap, m = list(layers.items())[col]
+            ax.imshow(_unit(m), cmap="viridis", vmin=0, vmax=1)
+            ax.set_title(f"{tap} {m.shape[0]}x{m.shape[1]}", fontsize=7)
+            if col == 0:
+                ax.set_ylabel(f"{name}\n{padding}", fontsize=7)
+    fig.suptitle("PPP of external models (channel mean, each map scaled to [0, 1])")
+    fig.tight_layout()
+    return fig
+
+
 def _unit(m: np.ndarray) -> np.ndarray:
     """``m`` scaled to [0, 1] (a constant map becomes 0): the paper's per-map normalisation."""
     span = m.max() - m.min()

@@ -44,13 +44,14 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
             raise ValueError(f"{path}: performance_metric {metric!r}; expected one of {', '.join(PERFORMANCE)}")
         for i, (layer, r) in enumerate(meta["layers"].items(), start=1):
             rows.append({
-                "arch": cfg["arch"], "padding": cfg["padding"], "seed": meta.get("seed", _seed_from(path)),
+                "arch": cfg["arch"], "padding": cfg["padding"], "seed": _seed(meta, path),
                 "epoch": meta.get("epoch"), "val_acc": meta.get("val_acc"), "layer": layer, "loi_index": i,
                 **{k: nan_if_null(r.get(k)) for k in (*READINGS, "sigma", "mean_abs")},
                 "degenerate": r["degenerate"], "n_images": r["n_images"],
                 "bn_stats": (meta.get("bn_statistics") or {}).get("bn_stats", "as_saved"),
                 "init": cfg.get("init", "torchvision"), "num_classes": cfg.get("num_classes"),
                 "performance": nan_if_null(performance), "performance_metric": metric,
+                "external": meta.get("external"),
             })
     if not rows:
         raise ValueError("no PPP results to collect")
@@ -68,7 +69,7 @@ def collect_posenet(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
         for t in meta["trials"]:
             rows.append({
                 "arch": meta["config"]["arch"], "padding": meta["config"]["padding"],
-                "seed": meta.get("seed", _seed_from(path)), "epoch": meta.get("epoch"), "trial": t["trial"],
+                "seed": _seed(meta, path), "epoch": meta.get("epoch"), "trial": t["trial"],
                 "spc": nan_if_null(t["spc"]), "mae": nan_if_null(t["mae"]),
             })
     if not rows:
@@ -76,8 +77,10 @@ def collect_posenet(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _seed_from(path: str | os.PathLike) -> int:
-    """The run's seed from its path (``.../seed3/epoch_010.json``)."""
+def _seed(meta: dict, path: str | os.PathLike) -> int:
+    """The run's seed: the JSON's own ``seed``, else from its path (``.../seed3/epoch_010.json``)."""
+    if "seed" in meta:
+        return meta["seed"]
     part = next(p for p in reversed(os.fspath(path).split(os.sep)) if p.startswith("seed"))
     return int(part[4:])
 
@@ -95,9 +98,15 @@ def _stats(values: pd.Series, prefix: str) -> dict[str, float]:
     }
 
 
-def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: int | None = None) -> pd.DataFrame:
+EXTERNAL_STAGE = "pretrained (external)"
+
+
+def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: int | None = None,
+           external: pd.DataFrame | None = None) -> pd.DataFrame:
     """Mean and std over seeds at LoI 4 for init (epoch 0) and trained (``final_epoch``);
-    PosENet over seeds x trials (columns NaN with 0 trials when ``posenet`` is None)."""
+    PosENet over seeds x trials (columns NaN with 0 trials when ``posenet`` is None).
+    ``external`` (:func:`collect` of external models' JSONs) adds one row per model, stage
+    ``pretrained (external)``, at its last tap; column ``external`` names it."""
     final_epoch = int(df["epoch"].max()) if final_epoch is None else final_epoch
     last = df[df["loi_index"] == df["loi_index"].max()]
     rows = []
@@ -117,8 +126,25 @@ def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: i
                 "degenerate": bool(s["degenerate"].any()), "performance_metric": metric,
                 "performance_mean": scale * perf.mean() if len(perf) else math.nan,
                 "performance_std": scale * perf.std(ddof=0) if len(perf) else math.nan,
+                "external": "",
             })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows + _external_rows(external))
+
+
+def _external_rows(df: pd.DataFrame | None) -> list[dict]:
+    """One Table 2 row per external model: its last tap, one measurement (std 0), no PosENet."""
+    rows = []
+    none = pd.Series(dtype=float)
+    for name, g in ([] if df is None else df.groupby("external", sort=False)):
+        r = g[g["loi_index"] == g["loi_index"].max()].iloc[0]
+        rows.append({
+            "arch": r["arch"], "padding": r["padding"], "stage": EXTERNAL_STAGE, "seeds": 1, "posenet_trials": 0,
+            **_stats(none, "posenet_spc"), **_stats(none, "posenet_mae"),
+            "snr_ppp_mean": r["snr_ppp"], "snr_ppp_std": 0.0, "mae_ppp_mean": r["mae_ppp"], "mae_ppp_std": 0.0,
+            "degenerate": bool(r["degenerate"]), "performance_metric": "top1",
+            "performance_mean": math.nan, "performance_std": math.nan, "external": name,
+        })
+    return rows
 
 
 def marks(t: pd.DataFrame) -> dict[tuple[int, str], str]:
@@ -152,6 +178,13 @@ def _posenet_cell(r: pd.Series, col: str) -> str:
         finite = r[f"{col}_finite_mean"]
         return "*" if math.isnan(finite) else "*" + _pm(finite, r[f"{col}_finite_std"], 3)
     return _pm(r[f"{col}_mean"], r[f"{col}_std"], 3)
+
+
+def _stage_cell(r: pd.Series) -> str:
+    """The Pretrained column: x (init), trained, or a check mark and the external model's name."""
+    if r["stage"] == EXTERNAL_STAGE:
+        return "$\\checkmark$ (" + str(r["external"]).replace("_", r"\_") + ")"
+    return "$\\times$" if r["stage"] == "init" else "trained"
 
 
 def rows_not_run(t: pd.DataFrame) -> list[str]:
@@ -192,7 +225,7 @@ def table2_latex(t: pd.DataFrame) -> str:
             }
             cells = {c: f"\\textcolor{{{colour[(i, c)]}}}{{{v}}}" if (i, c) in colour else v for c, v in cells.items()}
             lines.append(" & ".join([
-                name if n == 0 else "", r["padding"], "$\\times$" if r["stage"] == "init" else "trained",
+                name if n == 0 else "", r["padding"], _stage_cell(r),
                 *cells.values(), _pm(r["performance_mean"], r["performance_std"], digits),
             ]) + r" \\")
         lines.append(r"\midrule")

@@ -44,14 +44,17 @@ def build(name: str) -> nn.Module:
     return getattr(tvm, name)(weights=None)
 
 
-def timed(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
+def timed_pair(first, second, repeats: int) -> tuple[float, float]:
+    """Best-of-repeats wall time of two callables, run alternately so that drift of a noisy
+    machine (other load, allocator state) reaches both alike."""
+    first(), second()  # warm-up
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for fn, out in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return min(times[0]), min(times[1])
 
 
 def bench(name: str, size: int, n: int, batch: int, repeats: int, device: torch.device) -> dict:
@@ -82,7 +85,7 @@ def bench(name: str, size: int, n: int, batch: int, repeats: int, device: torch.
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    bare_s, measure_s = timed(bare, repeats), timed(full, repeats)
+    bare_s, measure_s = timed_pair(bare, full, repeats)
     return {
         "model": name, "device": str(device), "taps": len(model.loi), "nodes": len(model.plan.kind),
         "convert_s": round(convert_s, 3), "align224_s": round(align_s, 3), "big_crop_224": at224.big_size[0],

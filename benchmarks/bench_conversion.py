@@ -4,7 +4,8 @@ Per model:
   (a) convert_s: tracing + the three probe runs; align_s: the big-crop search at 224 px;
   (b) overhead = time(measure_ppp) / time(the bare regular + twin tap forwards on the same
       crops), at --input-size px over --images images -- target <= 1.10, as for the built-in
-      models (benchmarks/bench_ppp.py).
+      models (benchmarks/bench_ppp.py): best of the repeats each, and overhead_median = the
+      median ratio of the alternating pairs (robust where one lucky bare pass skews the best).
 DenseNet-121 runs at a quarter of its growth rate (same layers and geometry; its padless twin
 needs a 2,135-px crop at 96 px and full width takes minutes per pass on a 2-core CPU).
 Prints a table and writes CSV (default benchmarks/results/bench_conversion_<device>.csv).
@@ -15,6 +16,7 @@ Prints a table and writes CSV (default benchmarks/results/bench_conversion_<devi
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from pathlib import Path
 
@@ -44,9 +46,9 @@ def build(name: str) -> nn.Module:
     return getattr(tvm, name)(weights=None)
 
 
-def timed_pair(first, second, repeats: int) -> tuple[float, float]:
-    """Best-of-repeats wall time of two callables, run alternately so that drift of a noisy
-    machine (other load, allocator state) reaches both alike."""
+def timed_pair(first, second, repeats: int) -> tuple[list[float], list[float]]:
+    """Wall times of two callables over ``repeats`` rounds, run alternately so that drift of
+    a noisy machine (other load, allocator state) reaches both alike."""
     first(), second()  # warm-up
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
@@ -54,7 +56,7 @@ def timed_pair(first, second, repeats: int) -> tuple[float, float]:
             start = time.perf_counter()
             fn()
             out.append(time.perf_counter() - start)
-    return min(times[0]), min(times[1])
+    return times
 
 
 def bench(name: str, size: int, n: int, batch: int, repeats: int, device: torch.device) -> dict:
@@ -85,12 +87,15 @@ def bench(name: str, size: int, n: int, batch: int, repeats: int, device: torch.
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
-    bare_s, measure_s = timed_pair(bare, full, repeats)
+    bare_t, measure_t = timed_pair(bare, full, repeats)
+    bare_s, measure_s = min(bare_t), min(measure_t)
+    paired = statistics.median(m / b for b, m in zip(bare_t, measure_t, strict=True))
     return {
         "model": name, "device": str(device), "taps": len(model.loi), "nodes": len(model.plan.kind),
         "convert_s": round(convert_s, 3), "align224_s": round(align_s, 3), "big_crop_224": at224.big_size[0],
         "input_size": size, "big_crop": alignment.big_size[0], "images": n,
         "bare_s": round(bare_s, 3), "measure_s": round(measure_s, 3), "overhead": round(measure_s / bare_s, 3),
+        "overhead_median": round(paired, 3),
     }
 
 

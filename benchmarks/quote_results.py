@@ -126,7 +126,7 @@ def effnet_lr_block() -> str:
 def conversion_block() -> str:
     t = pd.read_csv(RESULTS / "bench_conversion_cpu.csv")
     rows = [[r.model, str(r.nodes), f"{r.convert_s:.2f}", f"{r.align224_s:.2f}", str(r.big_crop_224), str(r.big_crop),
-             f"{r.bare_s:.2f}", f"{r.measure_s:.2f}", f"**{r.overhead:.3f}**", f"{r.overhead_median:.3f}"] for r in t.itertuples()]
+             f"{r.bare_s:.2f}", f"{r.measure_s:.2f}", f"{r.overhead:.3f}", f"**{r.overhead_median:.3f}**"] for r in t.itertuples()]
     r = t.iloc[0]
     return (f"{len(t)} torchvision CNNs, random init, zeros, taps at strides 4-32; {r.images} images at {r.input_size} px "
             f"on {r.device}; seconds are the best of the repeats, the median ratio is over the alternating pairs.\n\n"

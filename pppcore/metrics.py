@@ -8,6 +8,9 @@ D_n = |O_n - A_n|:
 - ``mae_ppp``  = mean_{c,h,w} ppp_map            (Eq. 5 read literally)
 - ``sigma``    = mean_n mean_c std_{h,w}(A_n[c])  (population std over the spatial axes)
 - ``snr_ppp``  = mae_ppp / sigma                  (Eq. 4), NaN when the layer is degenerate
+- the other SNR readings (:data:`SNR_READINGS`) divide the same ``mae_ppp`` by another sigma
+  that Eq. 4's "standard deviation on the spatial dimensions" admits (:data:`SIGMAS`)
+- ``zero_ppp``: ``mae_ppp <= ZERO_PPP_REL * mean|A|``; every SNR reading of such a layer is 0
 - ``stderr``   = std_n(mean_{c,h,w} D_n) / sqrt(N), the per-image MAE's standard error
 - ``running_mae`` / ``running_snr``: the estimates after 1, 2, ..., N images.
 
@@ -32,20 +35,37 @@ from .models.base import PPPModel
 from .padding import seed_randn
 from .twin import make_twin
 
-# A layer whose features barely vary in space has no meaningful SNR: the ratio would
-# divide two rounding errors (seen: sigma ~ 1e-8 at LoI 4 of a random-init VGG19-bn).
-# Degenerate when sigma < max(SIGMA_ABS_FLOOR, SIGMA_REL_FLOOR * mean |A|); float32 features
-# carry ~1e-7 relative rounding per operation, so 1e-4 leaves three orders of headroom.
-SIGMA_ABS_FLOOR = 1e-6
+# Both floors are relative to the feature magnitude mean |A|, so they mean the same at any
+# feature scale (a random EfficientNet-B0's features are ~1e-10 as saved; its ratios are
+# still well defined). float32 features carry ~1e-7 relative rounding per operation, so 1e-4
+# leaves three orders of headroom.
+#
+# A PPP at most ZERO_PPP_REL of the features it sits on is zero PPP: every SNR reading is 0,
+# whatever sigma is. The claims' "~0 PPP at init" (the paper's 0.0000 rows) is this same
+# test, so an init the claims call zero-PPP reads as zero SNR (not a ratio of two ~1e-6
+# numbers on one seed and an undefined value on another).
+ZERO_PPP_REL = 1e-4
+# A layer with real PPP whose features barely vary has no meaningful SNR: the ratio would
+# divide by rounding error (seen: sigma ~ 1e-8 at LoI 4 of a random-init VGG19-bn): NaN.
 SIGMA_REL_FLOOR = 1e-4
 
 
 def _degenerate(sigma: float, mean_abs: float) -> bool:
-    return not sigma >= max(SIGMA_ABS_FLOOR, SIGMA_REL_FLOOR * mean_abs)
+    return not sigma >= SIGMA_REL_FLOOR * mean_abs or not sigma > 0
+
+
+def is_zero_ppp(mae_ppp: float, mean_abs: float) -> bool:
+    """Whether a layer's PPP is zero: at most :data:`ZERO_PPP_REL` of the features' magnitude."""
+    return mae_ppp <= ZERO_PPP_REL * mean_abs
 
 
 def _ratio(num: float, den: float, degenerate: bool = False) -> float:
     return float("nan") if degenerate or den == 0 else num / den
+
+
+def _snr(mae_ppp: float, sigma: float, mean_abs: float, zero: bool) -> float:
+    """One SNR reading: 0 for zero PPP, NaN for a degenerate sigma, else the ratio."""
+    return 0.0 if zero else _ratio(mae_ppp, sigma, _degenerate(sigma, mean_abs))
 
 
 @dataclass
@@ -71,6 +91,13 @@ class PPPResult:
     snr_chw: float
     snr_meanmap: float
     mae_rel: float
+    sigma_pooled: float
+    sigma_pooled_chw: float
+    sigma_chanmean: float
+    snr_pooled: float
+    snr_pooled_chw: float
+    snr_chanmean: float
+    zero_ppp: bool
 
     @property
     def channel_mean(self) -> torch.Tensor:
@@ -90,14 +117,30 @@ class PPPResult:
             "n_images": self.n_images,
             "stderr": self.stderr,
             "degenerate": self.degenerate,
+            "zero_ppp": self.zero_ppp,
             "map_shape": list(self.ppp_map.shape),
         })
 
 
+# Eq. 4's sigma, "the standard deviation on the spatial dimensions" of A, under every reading
+# we find defensible: SNR reading -> (its sigma field, what the std is taken over). Each is a
+# population std; "per image" ones are averaged over the images, "per channel" ones over C.
+SIGMAS = {
+    "snr_ppp": ("sigma", "H, W per image and channel (Eq. 4 as written)"),
+    "snr_chw": ("sigma_chw", "C, H, W per image"),
+    "snr_chanmean": ("sigma_chanmean", "H, W of each image's channel-mean map (what Fig 4 shows)"),
+    "snr_meanmap": ("sigma_meanmap", "H, W of the mean feature map E_n[A_n], per channel"),
+    "snr_pooled": ("sigma_pooled", "N, H, W per channel (images pooled)"),
+    "snr_pooled_chw": ("sigma_pooled_chw", "N, C, H, W (everything pooled)"),
+}
+SNR_READINGS = tuple(SIGMAS)
 # Every scalar reading of a layer, as PPPResult fields and JSON keys (the readings table's columns).
-READINGS = ("mae_ppp", "snr_ppp", "snr_chw", "snr_meanmap", "mae_rel", "signed_mae", "noise_floor", "sigma_chw", "sigma_meanmap")
-_MAPS = ("sum_abs", "sum_signed", "sum_sq", "sum_a")
-_PER_IMAGE = ("mae", "sigma", "sigma_chw", "mean_abs")
+READINGS = (
+    "mae_ppp", *SNR_READINGS, "mae_rel", "signed_mae", "noise_floor",
+    *(sigma for sigma, _ in SIGMAS.values() if sigma != "sigma"),
+)
+_MAPS = ("sum_abs", "sum_signed", "sum_sq", "sum_a", "sum_a2")
+_PER_IMAGE = ("mae", "sigma", "sigma_chw", "sigma_chanmean", "mean_abs")
 
 
 class _LayerState:
@@ -148,11 +191,15 @@ class PPPAccumulator:
                 raise FloatingPointError(f"layer {name}: NaN or Inf in the features of this batch")
             a64 = a.double()
             state = self._layers.setdefault(name, _LayerState())
-            state.add_maps({"sum_abs": diff.sum(0, dtype=torch.float64), "sum_signed": signed, "sum_sq": sq, "sum_a": a64.sum(0)})
+            state.add_maps({
+                "sum_abs": diff.sum(0, dtype=torch.float64), "sum_signed": signed, "sum_sq": sq,
+                "sum_a": a64.sum(0), "sum_a2": a64.square().sum(0),
+            })
             per = state.per_image
             per["mae"].append(mae)
             per["sigma"].append(a64.std((2, 3), correction=0).mean(1))
             per["sigma_chw"].append(a64.std((1, 2, 3), correction=0))
+            per["sigma_chanmean"].append(a64.mean(1).std((1, 2), correction=0))
             per["mean_abs"].append(a64.abs().mean((1, 2, 3)))
 
     def compute(self) -> dict[str, PPPResult]:
@@ -192,14 +239,24 @@ def _result(name: str, state: _LayerState) -> PPPResult:
     counts = np.arange(1, n + 1)
     running_mae = np.cumsum(mae) / counts
     running_sigma = np.cumsum(sig) / counts
-    sigma, sigma_chw = float(running_sigma[-1]), float(per["sigma_chw"].mean())
-    sigma_meanmap = float((maps["sum_a"] / n).std((1, 2), correction=0).mean())
+    mean_a, mean_a2 = maps["sum_a"] / n, maps["sum_a2"] / n
+    sigmas = {
+        "sigma": float(running_sigma[-1]),
+        "sigma_chw": float(per["sigma_chw"].mean()),
+        "sigma_chanmean": float(per["sigma_chanmean"].mean()),
+        "sigma_meanmap": float(mean_a.std((1, 2), correction=0).mean()),
+        # pooled: E[a^2] - E[a]^2 over (N, H, W) per channel, and over (N, C, H, W)
+        "sigma_pooled": float((mean_a2.mean((1, 2)) - mean_a.mean((1, 2)).square()).clamp(min=0).sqrt().mean()),
+        "sigma_pooled_chw": math.sqrt(max(float(mean_a2.mean()) - float(mean_a.mean()) ** 2, 0.0)),
+    }
     mean_abs = float(per["mean_abs"].mean())
-    degenerate = _degenerate(sigma, mean_abs)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        running_snr = np.full(n, np.nan) if degenerate else running_mae / running_sigma
     ppp_map, signed_map = maps["sum_abs"] / n, maps["sum_signed"] / n
     mae_ppp = float(ppp_map.mean())
+    zero = is_zero_ppp(mae_ppp, mean_abs)
+    snrs = {reading: _snr(mae_ppp, sigmas[field], mean_abs, zero) for reading, (field, _) in SIGMAS.items()}
+    degenerate = _degenerate(sigmas["sigma"], mean_abs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        running_snr = np.zeros(n) if zero else np.full(n, np.nan) if degenerate else running_mae / running_sigma
     if n > 1:  # per-element spread of O - A over the images, then E|mean| of zero-mean noise
         var = ((maps["sum_sq"] - n * signed_map.square()) / (n - 1)).clamp_(min=0)
         noise_floor = math.sqrt(2 / math.pi) * float((var / n).sqrt().mean())
@@ -209,8 +266,7 @@ def _result(name: str, state: _LayerState) -> PPPResult:
         layer=name,
         ppp_map=ppp_map,
         mae_ppp=mae_ppp,
-        snr_ppp=_ratio(mae_ppp, sigma, degenerate),
-        sigma=sigma,
+        sigma=sigmas["sigma"],
         mean_abs=mean_abs,
         n_images=n,
         stderr=float(mae.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan"),
@@ -220,11 +276,10 @@ def _result(name: str, state: _LayerState) -> PPPResult:
         signed_map=signed_map,
         signed_mae=float(signed_map.abs().mean()),
         noise_floor=noise_floor,
-        sigma_chw=sigma_chw,
-        sigma_meanmap=sigma_meanmap,
-        snr_chw=_ratio(mae_ppp, sigma_chw, _degenerate(sigma_chw, mean_abs)),
-        snr_meanmap=_ratio(mae_ppp, sigma_meanmap, _degenerate(sigma_meanmap, mean_abs)),
         mae_rel=_ratio(mae_ppp, mean_abs),
+        zero_ppp=zero,
+        **{k: v for k, v in sigmas.items() if k != "sigma"},
+        **snrs,
     )
 
 

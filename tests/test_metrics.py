@@ -7,13 +7,16 @@ from PIL import Image
 
 from pppcore import PPPAccumulator, align, make_twin, measure_ppp
 from pppcore.images import normalize
-from pppcore.metrics import SIGMA_REL_FLOOR, paired_features
+from pppcore.metrics import SIGMA_REL_FLOOR, SNR_READINGS, ZERO_PPP_REL, paired_features
 from pppcore.repro.data.synthetic import synthetic_images
 
 from helpers import small_model
 
 SIZE = 64
-NEW_READINGS = ("signed_mae", "noise_floor", "sigma_chw", "sigma_meanmap", "snr_chw", "snr_meanmap", "mae_rel")
+NEW_READINGS = (
+    "signed_mae", "noise_floor", "sigma_chw", "sigma_meanmap", "snr_chw", "snr_meanmap", "mae_rel",
+    "sigma_pooled", "sigma_pooled_chw", "sigma_chanmean", "snr_pooled", "snr_pooled_chw", "snr_chanmean",
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,16 @@ def by_definition(regular: np.ndarray, twin: np.ndarray) -> dict[str, np.ndarray
     sigma_n = A.std(axis=(2, 3)).mean(axis=1)  # population std over the spatial axes
     sigma_chw = np.array([a.std() for a in A]).mean()
     sigma_meanmap = A.mean(0).std(axis=(1, 2)).mean()
+    sigma_pooled = A.transpose(1, 0, 2, 3).reshape(A.shape[1], -1).std(axis=1).mean()  # per channel over N, H, W
+    sigma_pooled_chw = A.std()
+    sigma_chanmean = A.mean(axis=1).std(axis=(1, 2)).mean()
     return dict(
+        sigma_pooled=sigma_pooled,
+        sigma_pooled_chw=sigma_pooled_chw,
+        sigma_chanmean=sigma_chanmean,
+        snr_pooled=D.mean() / sigma_pooled,
+        snr_pooled_chw=D.mean() / sigma_pooled_chw,
+        snr_chanmean=D.mean() / sigma_chanmean,
         signed_map=S.mean(0),
         signed_mae=np.abs(S.mean(0)).mean(),
         noise_floor=math.sqrt(2 / math.pi) * (S.std(axis=0, ddof=1) / math.sqrt(n)).mean(),
@@ -173,7 +185,7 @@ def test_every_field_follows_the_definitions(resnet):
         np.testing.assert_allclose(r.running_snr, ref["running_snr"], rtol=1e-6)
         assert r.summary() == {
             "layer": name, "mae_ppp": r.mae_ppp, "snr_ppp": r.snr_ppp, "sigma": r.sigma, "mean_abs": r.mean_abs,
-            "n_images": 8, "stderr": r.stderr, "degenerate": False, "map_shape": [3, *alignment.loi_sizes[name]],
+            "n_images": 8, "stderr": r.stderr, "degenerate": False, "zero_ppp": False, "map_shape": [3, *alignment.loi_sizes[name]],
             **{f: r[f] for f in NEW_READINGS},
         }
     one = PPPAccumulator(alignment)
@@ -261,7 +273,42 @@ def test_degenerate_layer_is_flagged_not_divided():
     acc.update({"deep": a}, {"deep": a + 0.1})
     r = acc.compute()["deep"]
     assert r.degenerate and math.isnan(r.snr_ppp) and np.isnan(r.running_snr).all()
-    assert r.mae_ppp == pytest.approx(0.1) and r.summary()["snr_ppp"] is None
+    assert r.mae_ppp == pytest.approx(0.1) and r.summary()["snr_ppp"] is None and not r.zero_ppp
+
+
+def collapsed_init(ppp: float, sigma: float, scale: float = 1.0) -> dict:
+    """A collapsed random net's layer: per-channel constants ``scale`` with a spatial wiggle of
+    std ~``sigma`` (both x scale), and a PPP of ``ppp`` x scale on one border row."""
+    gen = torch.Generator().manual_seed(0)
+    a = scale * (1.0 + sigma * torch.randn(2, 4, 6, 6, generator=gen))
+    o = a.clone()
+    o[..., 0, :] += scale * ppp * 6  # one row in six: MAE-PPP = ppp x scale
+    acc = PPPAccumulator()
+    acc.update({"deep": a}, {"deep": o})
+    return acc.compute()["deep"]
+
+
+def test_an_init_with_ppp_below_the_zero_floor_reads_zero_snr_under_every_reading():
+    """VGG16's collapsed init (circular, reflect, randn): PPP and sigma both ~1e-6 of the features.
+    Before, one seed read the ratio of the two (an SNR of ~0.5) and the other NaN; now both read
+    0, the same test the claims use to call an init zero-PPP."""
+    for sigma in (2e-6, 5e-5):  # just above and well above the old absolute floor 1e-6
+        r = collapsed_init(ppp=0.5 * ZERO_PPP_REL, sigma=sigma)
+        assert r.zero_ppp and r.mae_ppp == pytest.approx(0.5 * ZERO_PPP_REL, rel=1e-3)
+        assert all(r[reading] == 0.0 for reading in SNR_READINGS)
+        assert (r.running_snr == 0).all() and r.summary()["snr_ppp"] == 0.0
+    real = collapsed_init(ppp=10 * ZERO_PPP_REL, sigma=0.01)
+    assert not real.zero_ppp and real.snr_ppp > 0
+
+
+def test_floors_are_relative_so_a_tiny_feature_scale_keeps_its_snr():
+    """A random EfficientNet-B0 as saved has features ~1e-10: its SNR is a ratio of two
+    numbers of one scale, and must not depend on that scale (the old absolute floor 1e-6
+    turned it into NaN)."""
+    unit, tiny = collapsed_init(ppp=0.01, sigma=0.1), collapsed_init(ppp=0.01, sigma=0.1, scale=1e-10)
+    for reading in SNR_READINGS:
+        assert tiny[reading] == pytest.approx(unit[reading], rel=1e-6), reading
+    assert not tiny.degenerate and not tiny.zero_ppp
     healthy = PPPAccumulator()
     healthy.update({"x": torch.randn(2, 4, 5, 5)}, {"x": torch.randn(2, 4, 5, 5)})
     assert not healthy.compute()["x"].degenerate

@@ -192,7 +192,7 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
              "checkpoint I/O": ["pppcore.repro.train:save_checkpoint", "pppcore.repro.train:torch_save"],
              "training compute": ["pppcore.repro.train:_train_epoch"]}),
         "extraction (vgg19 zeros, last epoch)": (
-            lambda: extract_ppp(ckpt, tiles, cfg["ppp"]["input_size"], tmp / "p.json", tmp / "p.npz",
+            lambda: extract_ppp(ckpt, tiles, (cfg["ppp"].get("input_sizes") or [224])[0], tmp / "p.json", tmp / "p.npz",
                                 max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"], progress=False),
             {"checkpoint load": ["pppcore.extract:load_checkpoint"], "alignment": ["pppcore.extract:align", "pppcore.metrics:align"],
              "image loading": ["pppcore.metrics:big_crops"],

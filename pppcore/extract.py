@@ -7,7 +7,7 @@ per-LoI scalars, channel-mean PPP maps and the running estimate.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -84,10 +84,32 @@ def extract_ppp(
     progress: bool = True,
     calibrate: Callable[[PPPModel], dict[str, Any]] | None = None,
 ) -> dict[str, PPPResult]:
-    """The workflow's extraction step: the checkpoint's model, measured and saved.
+    """The workflow's extraction step at one size: :func:`extract_sizes` with one size."""
+    return extract_sizes(
+        checkpoint, images, [(input_size, json_path, npz_path)], max_images=max_images, batch_size=batch_size,
+        device=device, seed=seed, progress=progress, calibrate=calibrate,
+    )[input_size]
 
-    A ``none``-padded model that cannot see ``input_size`` px down to its last LoI is
-    measured at its smallest valid size instead (it is its own twin: PPP is 0 either way).
+
+def extract_sizes(
+    checkpoint: str | os.PathLike,
+    images: str | os.PathLike,
+    outputs: Sequence[tuple[int, str | os.PathLike, str | os.PathLike]],
+    max_images: int = 0,
+    batch_size: int = 8,
+    device: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    calibrate: Callable[[PPPModel], dict[str, Any]] | None = None,
+) -> dict[int, dict[str, PPPResult]]:
+    """The workflow's extraction step: the checkpoint's model, loaded (and calibrated) once,
+    measured at each ``(size, json_path, npz_path)`` of ``outputs`` and saved there.
+    Returns {size: results}.
+
+    A ``none``-padded model that cannot see a size down to its last LoI is measured at its
+    smallest valid size instead (it is its own twin: PPP is 0 either way), as are ``reflect``
+    and ``circular`` nets below theirs, as training does (:func:`input_size_for`); the JSON
+    keeps the size asked for as ``size`` and the one run in its ``alignment``.
     ``calibrate`` (e.g. :func:`pppcore.repro.calibration.bn_calibrator`) is called with the
     loaded model, on ``device``, before measuring; what it returns goes into the JSON as
     ``bn_statistics``. Without it the checkpoint is measured as saved.
@@ -98,11 +120,14 @@ def extract_ppp(
         if device is not None:
             model = model.to(device)
         record = calibrate(model)
-    size = input_size_for(model, input_size)
-    if size != input_size:
-        print(f"{model.arch}/{model.padding}: measured at {size} px, the smallest input that reaches its last LoI", flush=True)
-    return measure_folder(
-        model, images, size, json_path, npz_path, checkpoint=checkpoint,
-        max_images=max_images, batch_size=batch_size, device=device, seed=seed, progress=progress,
-        meta={"bn_statistics": record},
-    )
+    results = {}
+    for asked, json_out, npz_out in outputs:
+        size = input_size_for(model, asked)
+        if size != asked:
+            print(f"{model.arch}/{model.padding}: measured at {size} px, the smallest input that reaches its last LoI", flush=True)
+        results[asked] = measure_folder(
+            model, images, size, json_out, npz_out, checkpoint=checkpoint,
+            max_images=max_images, batch_size=batch_size, device=device, seed=seed, progress=progress,
+            meta={"bn_statistics": record, "size": asked},
+        )
+    return results

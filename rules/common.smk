@@ -7,6 +7,9 @@
 
 from pathlib import Path
 
+import csv
+import importlib.util
+
 import yaml
 
 R = config["results"]
@@ -15,10 +18,15 @@ R = config["results"]
 TORCH_ENVS = {"auto": "../envs/torch.yaml", "cuda": "../envs/torch-cuda.yaml"}
 TORCH_ENV = TORCH_ENVS[config["conda_torch"]]
 TRAIN = config["train"]
-ARCHS = list(TRAIN["archs"])
+ARCHS = list(TRAIN["run_archs"] or TRAIN["archs"])
+if not set(ARCHS) <= set(TRAIN["archs"]):
+    raise ValueError(f"train.run_archs {ARCHS}: each must have an entry in train.archs ({', '.join(TRAIN['archs'])})")
 PADDINGS = TRAIN["paddings"]
 SEEDS = TRAIN["seeds"]
-GRID_KEYS = ("archs", "paddings", "seeds")
+GRID_KEYS = ("archs", "run_archs", "paddings", "seeds")
+# The baselines this run includes (config baselines): PosENet (Table 2), BHV (Table 1, Fig 3).
+POSENET = "posenet" in config["baselines"]
+BHV = "bhv" in config["baselines"]
 
 
 def arch_paddings(arch):
@@ -74,13 +82,50 @@ PER_RUN = config["measure_jobs"] == "per_run"
 POSENET_EPOCHS = [0, TRAIN["epochs"]]  # PosENet measures the init and the trained model
 
 
+# PPP is measured at every size of ppp.input_sizes (null: the paper's 224 plus the training
+# size); the first is the primary size (Table 2, the figures, the claims' primary verdict).
+PPP = config["ppp"]
+SIZES = list(dict.fromkeys(PPP["input_sizes"] or [224, TRAIN["image_size"]]))
+PRIMARY_SIZE = SIZES[0]
+# Paddings that run at their net's smallest input when asked for less, as training does
+# (pppcore.alignment.input_size_for): none (its PPP is 0 either way), reflect, circular.
+CLAMPED = ("none", "reflect", "circular")
+
+
+def check_sizes():
+    """Refuse, before any job runs, a measurement size below an arch's smallest input for a
+    padding (pppcore/repro/min_input_sizes.csv, checked against the models by the tests)."""
+    # find_spec locates the installed package without importing it (and torch with it)
+    table = Path(importlib.util.find_spec("pppcore").submodule_search_locations[0]) / "repro" / "min_input_sizes.csv"
+    with open(table) as f:
+        minimum = {(r["arch"], r["padding"]): int(r["min_input_size"]) for r in csv.DictReader(f)}
+    for arch, padding in GRID:
+        need = minimum[(arch, padding)]
+        for size in SIZES:
+            if size < need and padding not in CLAMPED:
+                raise ValueError(
+                    f"ppp.input_sizes: {size} px is below the smallest input {arch} can see with padding {padding} "
+                    f"({need} px); use sizes >= {need}"
+                )
+
+
+check_sizes()
+
+
+def ppp_base(size):
+    return f"{R}/ppp/{size}px"
+
+
 def measure_files(kind, suffix, epochs=None):
     """The files of one ``kind`` (train, ppp, posenet) job: per checkpoint, one file with the
-    ``{epoch}`` wildcard; per run, one per epoch of ``epochs`` (default: every checkpoint)."""
-    base = f"{R}/{kind}/{{arch}}/{{padding}}/seed{{seed}}/epoch_"
-    if PER_RUN:
-        return [f"{base}{e:03d}{suffix}" for e in epochs or ckpt_epochs()]
-    return [f"{base}{{epoch}}{suffix}"]
+    ``{epoch}`` wildcard; per run, one per epoch of ``epochs`` (default: every checkpoint).
+    A ppp job writes one file per measurement size (sizes outer, epochs inner)."""
+    bases = [ppp_base(size) for size in SIZES] if kind == "ppp" else [f"{R}/{kind}"]
+    files = []
+    for base in bases:
+        base = f"{base}/{{arch}}/{{padding}}/seed{{seed}}/epoch_"
+        files += [f"{base}{e:03d}{suffix}" for e in epochs or ckpt_epochs()] if PER_RUN else [f"{base}{{epoch}}{suffix}"]
+    return files
 
 
 def measure_job(folder, kind):
@@ -89,13 +134,22 @@ def measure_job(folder, kind):
     return f"{R}/{folder}/{kind}/{{arch}}_{{padding}}_seed{{seed}}{suffix}.{'log' if folder == 'logs' else 'tsv'}"
 
 
-def all_metrics(epochs=None):
-    """Every extraction output (JSON) over the run grid and ``epochs`` (default: all)."""
-    return [f"{R}/ppp/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in epochs or ckpt_epochs()]
+def all_metrics(epochs=None, sizes=None):
+    """Every extraction output (JSON) over the run grid, ``epochs`` (default: all) and
+    ``sizes`` (default: every measurement size)."""
+    return [
+        f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json"
+        for size in sizes or SIZES
+        for a, p in GRID
+        for s in SEEDS
+        for e in epochs or ckpt_epochs()
+    ]
 
 
 def posenet_outputs():
-    """Every PosENet JSON (rules/posenet.smk) over the run grid."""
+    """Every PosENet JSON (rules/posenet.smk) over the run grid; none when the run leaves PosENet out."""
+    if not POSENET:
+        return []
     return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in POSENET_EPOCHS]
 
 
@@ -105,7 +159,7 @@ def fig4_panels():
 
 
 def fig4_npz(arch, padding, epoch):
-    return f"{R}/ppp/{arch}/{padding}/seed{SEEDS[0]}/epoch_{epoch:03d}.npz"
+    return f"{ppp_base(PRIMARY_SIZE)}/{arch}/{padding}/seed{SEEDS[0]}/epoch_{epoch:03d}.npz"
 
 
 def fig2_run():
@@ -127,8 +181,9 @@ def ppp_params(wildcards):
     """config ppp for one extraction; with ``bn_stats: calibrated`` also what the calibration
     images depend on (the arch's own task data and the training size). ``as_saved`` keeps
     the params of runs made before the option existed, so they do not rerun."""
-    ppp = dict(config["ppp"])
+    ppp = dict(PPP)
     bn_stats, n_images = ppp.pop("bn_stats"), ppp.pop("calibration_images")
+    ppp["input_sizes"] = SIZES  # the job writes one file per size, in this order
     if bn_stats == "calibrated":
         task = TRAIN["archs"][wildcards.arch]["task"]
         ppp["calibration"] = {"images": n_images, "task": task, "data": arch_data(wildcards), "image_size": TRAIN["image_size"]}
@@ -138,8 +193,8 @@ def ppp_params(wildcards):
 # The run's scale in one line: the claims table judges every claim "at this scale".
 SCALE = (
     f"{config['name']}: {', '.join(ARCHS)}; {len(SEEDS)} seed(s); {TRAIN['epochs']} epochs on "
-    f"{TRAIN['n_train']} images at {TRAIN['image_size']} px; PPP on {config['ppp']['max_images'] or 'all'} "
-    f"tiles at {config['ppp']['input_size']} px, BN {config['ppp']['bn_stats']}"
+    f"{TRAIN['n_train']} images at {TRAIN['image_size']} px; PPP on {PPP['max_images'] or 'all'} "
+    f"tiles at {' and '.join(map(str, SIZES))} px (primary {PRIMARY_SIZE}), BN {PPP['bn_stats']}"
 )
 
 
@@ -170,8 +225,8 @@ def external_files(wildcards):
 def external_params(wildcards):
     """The entry (less its name) and what its measurement depends on in config ppp."""
     entry = {k: v for k, v in EXTERNAL[wildcards.name].items() if k != "name"}
-    entry["input_size"] = entry["input_size"] or config["ppp"]["input_size"]
-    return canonical({**entry, "max_images": config["ppp"]["max_images"], "batch_size": config["ppp"]["batch_size"]})
+    entry["input_size"] = entry["input_size"] or PRIMARY_SIZE
+    return canonical({**entry, "max_images": PPP["max_images"], "batch_size": PPP["batch_size"]})
 
 
 def external_metrics(suffix=".json"):

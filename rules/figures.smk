@@ -1,6 +1,6 @@
 rule table2:
     input:
-        ppp=all_metrics([0, TRAIN["epochs"]]),
+        ppp=all_metrics([0, TRAIN["epochs"]], [PRIMARY_SIZE]),
         posenet=posenet_outputs(),
         external=external_metrics(),
     output:
@@ -18,7 +18,7 @@ rule table2:
 
 rule fig5:
     input:
-        all_metrics(),
+        all_metrics(sizes=[PRIMARY_SIZE]),
     output:
         png=report(f"{R}/figures/fig5_chronological_ppp.png", caption="../report/fig5.rst", category="Figures"),
         pdf=f"{R}/figures/fig5_chronological_ppp.pdf",
@@ -70,7 +70,7 @@ rule fig2:
     threads: 2
     params:
         # What fig2 measures with (it measures the checkpoint as saved: no bn_stats).
-        ppp=canonical({k: config["ppp"][k] for k in ("input_size", "max_images", "batch_size")}),
+        ppp=canonical({"input_size": PRIMARY_SIZE, "max_images": PPP["max_images"], "batch_size": PPP["batch_size"]}),
         plots=canonical(config["plots"]),
     script:
         "../workflow_scripts/fig2.py"
@@ -91,7 +91,7 @@ rule fig1:
         TORCH_ENV
     threads: 2
     params:
-        input_size=config["ppp"]["input_size"],
+        input_size=PRIMARY_SIZE,
         n_images=config["fig1"]["n_images"],
         plots=canonical(config["plots"]),
     script:

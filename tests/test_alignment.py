@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pppcore import align, make_twin, measure_ppp
+from pppcore import align, build_model, make_twin, measure_ppp
 from pppcore.alignment import Margins
 
 from helpers import MEASURED_ARCHS, periodic_image, small_model, tolerance
@@ -146,3 +146,19 @@ def test_reflect_runs_at_the_smallest_input_whose_maps_exceed_its_pads():
         model.trace(64)
     assert input_size_for(build_model("efficientnet_b0", "replicate", num_classes=10, width=0.25), 64) == 64
     assert input_size_for(build_model("vgg19", "reflect", num_classes=10, width=0.125), 64) == 64
+
+
+def test_the_workflows_table_of_smallest_inputs_is_the_models():
+    """rules/common.smk refuses a measurement size below an arch's smallest input for a padding
+    from pppcore/repro/min_input_sizes.csv (read without importing torch): it must be the models'."""
+    import csv
+    from importlib import resources
+
+    from pppcore.alignment import min_input_size
+
+    rows = list(csv.DictReader(resources.files("pppcore.repro").joinpath("min_input_sizes.csv").read_text().splitlines()))
+    assert {(r["arch"], r["padding"]) for r in rows} == {(a, p) for a in ("vgg16", "vgg19", "resnet50", "efficientnet_b0")
+                                                         for p in ("zeros", "circular", "reflect", "replicate", "randn", "none")}
+    for r in rows:
+        model = build_model(r["arch"], r["padding"], num_classes=10, width=0.125)
+        assert min_input_size(model) == int(r["min_input_size"]), (r["arch"], r["padding"])

@@ -30,7 +30,7 @@ def test_small_plans_every_arch_padding_and_seed(tmp_path):
     assert checkpoints >= 3  # Fig 5's surge: init, an early checkpoint, the last
     assert plan["train"] == runs and plan["ppp_metrics"] == runs * checkpoints and plan["posenet"] == runs * 2
     assert plan["bhv"] == 11 * 2  # 5 paddings x (same, full) + none, per split
-    assert cfg["ppp"]["input_size"] == cfg["train"]["image_size"]  # measured at the training size
+    assert cfg["ppp"]["input_sizes"] == [cfg["train"]["image_size"]]  # measured at the training size
 
 
 @pytest.mark.slow

@@ -47,26 +47,34 @@ def test_micro_dag_end_to_end(finished_micro):
     # Every job left a log and a benchmark.
     assert len(list((r / "logs").rglob("*.log"))) == len(list((r / "benchmarks").rglob("*.tsv"))) >= 10
     # Sec 4.1 at micro scale: training raises MAE-PPP at LoI 4 of a zeros-padded model.
-    first, last = (json.loads((r / f"ppp/vgg19/zeros/seed0/epoch_{e:03d}.json").read_text()) for e in (0, 2))
+    first, last = (json.loads((r / f"ppp/64px/vgg19/zeros/seed0/epoch_{e:03d}.json").read_text()) for e in (0, 2))
     assert last["layers"]["block5"]["mae_ppp"] > first["layers"]["block5"]["mae_ppp"]
-    # A none-padded model is its own twin: PPP is exactly 0 at every LoI, init and trained.
+    # Every checkpoint is measured at each of ppp.input_sizes (micro: 64, the primary, and 48).
+    second = json.loads((r / "ppp/48px/vgg19/zeros/seed0/epoch_002.json").read_text())
+    assert (second["size"], second["alignment"]["input_size"], last["size"]) == (48, [48, 48], 64)
+    assert second["layers"]["block5"]["map_shape"][1:] == [3, 3] and last["layers"]["block5"]["map_shape"][1:] == [4, 4]
+    # A none-padded model is its own twin: PPP is exactly 0 at every LoI, init and trained, at every size.
     for e in (0, 2):
-        none = json.loads((r / f"ppp/vgg19/none/seed0/epoch_{e:03d}.json").read_text())
-        assert none["alignment"]["input_size"] == [268, 268]  # the smallest input VGG19 can see unpadded
-        assert [layer["mae_ppp"] for layer in none["layers"].values()] == [0.0] * 4
+        for size in (64, 48):
+            none = json.loads((r / f"ppp/{size}px/vgg19/none/seed0/epoch_{e:03d}.json").read_text())
+            assert none["size"] == size and none["alignment"]["input_size"] == [268, 268]  # the smallest input VGG19 can see unpadded
+            assert [layer["mae_ppp"] for layer in none["layers"].values()] == [0.0] * 4
+            assert all(layer["zero_ppp"] and layer["snr_ppp"] == 0.0 for layer in none["layers"].values())
     # The claims table: every claim of the paper has a valid verdict, and the report opens with it.
     claims = pd.read_csv(r / "tables/claims.csv")
     assert len(claims) >= 8 and set(claims["verdict"]) <= set(VERDICTS)
     assert claims["claim"].str.contains("BHV|Grey|grey").any()
     assert "Claims of the paper, judged on this run" in html
     readings = pd.read_csv(r / "tables/readings.csv")
-    assert set(readings["reading"]) == set(READINGS)
+    assert set(readings["reading"]) == set(READINGS) and set(readings["size"]) == {64, 48}
+    table2 = pd.read_csv(r / "tables/table2.csv")
+    assert set(table2["size"]) == {64}  # Table 2 stays at the primary size
     assert planned_jobs(snakemake(wf, "-n", "report")) == {}  # finished: nothing reruns
 
 
 # What a change of config plans on the finished micro run (3 paddings x 1 seed x 3 checkpoints;
 # PosENet on epochs 0 and 2). The README's "Growing a run" table states these.
-AGGREGATES = {"table2", "fig4", "fig5", "readings", "claims", "all"}
+AGGREGATES = {"table2", "fig4", "fig5", "readings", "reading_fit", "claims", "all"}
 VGG19 = yaml.safe_load(MICRO.read_text())["train"]["archs"]["vgg19"]
 GROWTH = {
     "seed": ({"train": {"seeds": [0, 1]}},
@@ -78,7 +86,9 @@ GROWTH = {
     # An arch leaving a padding out (train.archs.*.paddings) trains nothing: the tables shrink.
     "arch_paddings": ({"train": {"archs": {"vgg19": {**VGG19, "paddings": ["zeros", "circular"]}}}}, dict.fromkeys(AGGREGATES, 1)),
     "plot_only": ({"plots": {"dpi": 90}}, {"fig1": 1, "fig2": 1, "fig3": 1, "fig4": 1, "fig5": 1, "all": 1}),
-    "ppp_input_size": ({"ppp": {"input_size": 72}}, {"ppp_metrics": 9, "fig1": 1, "fig2": 1, **dict.fromkeys(AGGREGATES, 1)}),
+    # A new primary size reruns the extractions (each measures every size) and Figs 1-2, which measure at it.
+    "ppp_primary_size": ({"ppp": {"input_sizes": [72, 48]}}, {"ppp_metrics": 9, "fig1": 1, "fig2": 1, **dict.fromkeys(AGGREGATES, 1)}),
+    "ppp_another_size": ({"ppp": {"input_sizes": [64, 48, 56]}}, {"ppp_metrics": 9, **dict.fromkeys(AGGREGATES, 1)}),
     "posenet_trials": ({"posenet": {"trials": 3}}, {"posenet": 6, "table2": 1, "claims": 1, "all": 1}),
     # Calibrated BN statistics change what every extraction measures, and nothing else.
     "bn_stats": ({"ppp": {"bn_stats": "calibrated"}}, {"ppp_metrics": 9, **dict.fromkeys(AGGREGATES, 1)}),
@@ -127,6 +137,18 @@ def test_per_run_measure_jobs_give_the_same_files_and_numbers(finished_micro, tm
         new = json.loads(path.read_text())
         assert new.get("layers", new.get("trials")) == old.get("layers", old.get("trials")), path
     assert len(list((wf / "results/logs/ppp").glob("*_seed0.log"))) == 3  # one log per run
+
+
+def test_a_size_below_an_archs_minimum_fails_at_start_up_naming_arch_padding_and_minimum(tmp_path):
+    """VGG19's four pools need 32 px with zeros padding; no job may start (the dry run fails
+    while parsing the config). circular and none at 16 px would run at their net's smallest
+    input, as training does; zeros has no such rule."""
+    wf = workflow_copy(tmp_path)
+    proc = snakemake(wf, "-n", "all", config=micro_with(wf, "small_size", ppp={"input_sizes": [64, 16]}), check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "ppp.input_sizes: 16 px is below the smallest input vgg19 can see with padding zeros (32 px)" in text
+    assert not (wf / "results").exists()
 
 
 TINY_NET = """

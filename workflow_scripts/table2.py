@@ -5,7 +5,8 @@ from pppcore.repro.tables import collect, collect_posenet, table2, table2_latex
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
     external = collect(sm.input.external) if sm.input.external else None
-    table = table2(collect(sm.input.ppp), collect_posenet(sm.input.posenet), external=external)
+    posenet = collect_posenet(sm.input.posenet) if sm.input.posenet else None  # config baselines without posenet
+    table = table2(collect(sm.input.ppp), posenet, external=external)
     write_text(sm.output.csv, table.to_csv(index=False))
     write_text(sm.output.tex, table2_latex(table))
     print(table.to_string())

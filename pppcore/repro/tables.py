@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import nan_if_null
-from ..metrics import READINGS
+from ..metrics import READINGS, SIGMAS, SNR_READINGS
 from .paper import paper_table2
 
 # Table 2 columns whose extremes are coloured; True: higher means stronger position information.
@@ -27,7 +27,9 @@ PERFORMANCE = {"top1": ("Top-1 (\\%)", 100.0, 2), "weighted_f": ("$F^w_\\beta$",
 
 
 def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """One row per (checkpoint, LoI) from extraction JSONs; ``loi_index`` counts from 1.
+    """One row per (checkpoint, measurement size, LoI) from extraction JSONs; ``loi_index``
+    counts from 1; ``size`` is the input size asked for (a ``none`` net that cannot see it
+    runs at its smallest input: the JSON's alignment says which).
 
     ``performance`` is the checkpoint's ``performance`` when it has one (with its
     ``performance_metric``), else its ``val_acc`` (metric ``top1``).
@@ -46,8 +48,9 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
             rows.append({
                 "arch": cfg["arch"], "padding": cfg["padding"], "seed": _seed(meta, path),
                 "epoch": meta.get("epoch"), "val_acc": meta.get("val_acc"), "layer": layer, "loi_index": i,
+                "size": _size(meta),
                 **{k: nan_if_null(r.get(k)) for k in (*READINGS, "sigma", "mean_abs")},
-                "degenerate": r["degenerate"], "n_images": r["n_images"],
+                "degenerate": r["degenerate"], "zero_ppp": bool(r.get("zero_ppp", False)), "n_images": r["n_images"],
                 "bn_stats": (meta.get("bn_statistics") or {}).get("bn_stats", "as_saved"),
                 "init": cfg.get("init", "torchvision"), "num_classes": cfg.get("num_classes"),
                 "performance": nan_if_null(performance), "performance_metric": metric,
@@ -77,6 +80,14 @@ def collect_posenet(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _size(meta: dict) -> int | None:
+    """The measurement size asked for: the JSON's ``size``, else the size its alignment ran at."""
+    if meta.get("size") is not None:
+        return int(meta["size"])
+    shape = (meta.get("alignment") or {}).get("input_size")
+    return int(shape[0]) if shape else None
+
+
 def _seed(meta: dict, path: str | os.PathLike) -> int:
     """The run's seed: the JSON's own ``seed``, else from its path (``.../seed3/epoch_010.json``)."""
     if "seed" in meta:
@@ -102,11 +113,20 @@ EXTERNAL_STAGE = "pretrained (external)"
 
 
 def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: int | None = None,
-           external: pd.DataFrame | None = None) -> pd.DataFrame:
+           external: pd.DataFrame | None = None, reading: str = "snr_ppp", size: int | None = None) -> pd.DataFrame:
     """Mean and std over seeds at LoI 4 for init (epoch 0) and trained (``final_epoch``);
     PosENet over seeds x trials (columns NaN with 0 trials when ``posenet`` is None).
+    The SNR-PPP columns hold SNR ``reading`` (the run's primary reading, column
+    ``snr_reading``) at measurement ``size`` (default: the frame's only size).
     ``external`` (:func:`collect` of external models' JSONs) adds one row per model, stage
     ``pretrained (external)``, at its last tap; column ``external`` names it."""
+    if reading not in SNR_READINGS:
+        raise ValueError(f"reading {reading!r}: expected one of {', '.join(SNR_READINGS)}")
+    sizes = sorted(set(df["size"].dropna())) if "size" in df else []
+    if size is None and len(sizes) > 1:
+        raise ValueError(f"the results hold sizes {sizes}: name the one Table 2 shows")
+    size = size if size is not None else (sizes[0] if sizes else None)
+    df = df if size is None or "size" not in df else df[df["size"] == size]
     final_epoch = int(df["epoch"].max()) if final_epoch is None else final_epoch
     last = df[df["loi_index"] == df["loi_index"].max()]
     rows = []
@@ -119,28 +139,28 @@ def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: i
             metric = s["performance_metric"].iloc[0] if len(s) else "top1"
             scale = PERFORMANCE[metric][1]
             rows.append({
-                "arch": arch, "padding": padding, "stage": stage, "seeds": len(s), "posenet_trials": len(p),
+                "arch": arch, "padding": padding, "stage": stage, "size": size, "seeds": len(s), "posenet_trials": len(p),
                 **_stats(p["spc"], "posenet_spc"), **_stats(p["mae"], "posenet_mae"),
-                "snr_ppp_mean": s["snr_ppp"].mean(), "snr_ppp_std": s["snr_ppp"].std(ddof=0),
+                "snr_reading": reading, "snr_ppp_mean": s[reading].mean(), "snr_ppp_std": s[reading].std(ddof=0),
                 "mae_ppp_mean": s["mae_ppp"].mean(), "mae_ppp_std": s["mae_ppp"].std(ddof=0),
                 "degenerate": bool(s["degenerate"].any()), "performance_metric": metric,
                 "performance_mean": scale * perf.mean() if len(perf) else math.nan,
                 "performance_std": scale * perf.std(ddof=0) if len(perf) else math.nan,
                 "external": "",
             })
-    return pd.DataFrame(rows + _external_rows(external))
+    return pd.DataFrame(rows + _external_rows(external, reading))
 
 
-def _external_rows(df: pd.DataFrame | None) -> list[dict]:
+def _external_rows(df: pd.DataFrame | None, reading: str = "snr_ppp") -> list[dict]:
     """One Table 2 row per external model: its last tap, one measurement (std 0), no PosENet."""
     rows = []
     none = pd.Series(dtype=float)
     for name, g in ([] if df is None else df.groupby("external", sort=False)):
         r = g[g["loi_index"] == g["loi_index"].max()].iloc[0]
         rows.append({
-            "arch": r["arch"], "padding": r["padding"], "stage": EXTERNAL_STAGE, "seeds": 1, "posenet_trials": 0,
+            "arch": r["arch"], "padding": r["padding"], "stage": EXTERNAL_STAGE, "size": r.get("size"), "seeds": 1, "posenet_trials": 0,
             **_stats(none, "posenet_spc"), **_stats(none, "posenet_mae"),
-            "snr_ppp_mean": r["snr_ppp"], "snr_ppp_std": 0.0, "mae_ppp_mean": r["mae_ppp"], "mae_ppp_std": 0.0,
+            "snr_reading": reading, "snr_ppp_mean": r[reading], "snr_ppp_std": 0.0, "mae_ppp_mean": r["mae_ppp"], "mae_ppp_std": 0.0,
             "degenerate": bool(r["degenerate"]), "performance_metric": "top1",
             "performance_mean": math.nan, "performance_std": math.nan, "external": name,
         })
@@ -204,8 +224,10 @@ def table2_latex(t: pd.DataFrame) -> str:
         r"% Table 2. Needs \usepackage{booktabs} and \usepackage{xcolor}.",
         r"% Red / blue: strongest / weakest position response per architecture (trained models).",
         r"% *: a NaN in at least one PosENet trial; the finite trials' mean $\pm$ std is shown.",
-        r"% SNR-PPP: Eq. 4 as written, sigma = spatial std of the features per channel (reading snr_ppp);",
-        r"% the other readings are in readings.tex. deg.: constant features (sigma 0), SNR undefined.",
+        f"% SNR-PPP: reading {t['snr_reading'].iloc[0] if len(t) else 'snr_ppp'}, sigma = std over "
+        f"{SIGMAS[t['snr_reading'].iloc[0] if len(t) else 'snr_ppp'][1]} (the run's primary reading, reading_fit.csv);",
+        f"% measured at {', '.join(str(int(x)) for x in t['size'].dropna().unique()) or '--'} px. The other readings and sizes are in",
+        r"% readings.tex. deg.: a layer with PPP but constant features, SNR undefined.",
         r"\begin{tabular}{lllccccc}",
         r"\toprule",
         r"Model & Padding & Pretrained & \multicolumn{2}{c}{PosENet} & \multicolumn{2}{c}{PPP (ours)} & " + perf_head + r" ($\uparrow$) \\",

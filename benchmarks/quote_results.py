@@ -47,6 +47,25 @@ def claims_block() -> str:
     return head + "\n\n" + _md(rows, ["claim", "paper", "ours", "reading", "verdict", "why"])
 
 
+def sigma_readings_block() -> str:
+    t = pd.read_csv(RESULTS / "sigma_readings.csv")
+    readings = ["snr_ppp", "snr_chw", "snr_chanmean", "snr_meanmap", "snr_pooled", "snr_pooled_chw"]
+    rows = [[r["model"], r["bn_stats"], str(r["size"]), f"{r['image_dependence']:.2g}", *(f"{r[k]:.3g}" for k in readings)]
+            for _, r in t.iterrows()]
+    return _md(rows, ["model (zeros, untrained)", "BN", "px", "image dependence", *readings])
+
+
+def central_verdict_block() -> str:
+    return "\n\n".join(verdict_lines())
+
+
+def verdict_lines() -> list[str]:
+    """One line per committed run: the central claim's verdict at the primary reading and size."""
+    from pppcore.repro.claims import verdict_line
+
+    return [verdict_line(RESULTS / run) for run in ("central_run", "tiny_run")]
+
+
 def init_block() -> str:
     t = pd.read_csv(RESULTS / "init_protocols_tiny.csv")
     order = ["circular", "reflect", "replicate", "randn"]
@@ -141,11 +160,16 @@ BLOCKS = {
 }
 
 
-def render(text: str) -> str:
-    for name, build in BLOCKS.items():
+DOCS_BLOCKS = {"sigma_readings": sigma_readings_block, "central_verdict": central_verdict_block}
+# file -> its blocks: every generated block of the repository, rendered from committed artifacts.
+FILES = {README: BLOCKS, ROOT / "docs" / "readings.md": DOCS_BLOCKS}
+
+
+def render(text: str, blocks: dict = BLOCKS, name_of_file: str = "README.md") -> str:
+    for name, build in blocks.items():
         pattern = re.compile(rf"(<!-- BEGIN generated:{name} -->\n).*?(<!-- END generated:{name} -->)", re.S)
         if not pattern.search(text):
-            raise ValueError(f"README.md has no block 'generated:{name}'")
+            raise ValueError(f"{name_of_file} has no block 'generated:{name}'")
         block = build()
         text = pattern.sub(lambda m, block=block: m.group(1) + block + "\n" + m.group(2), text)
     return text
@@ -155,14 +179,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 when README.md is not what the artifacts render")
     args = ap.parse_args()
-    text = README.read_text()
-    new = render(text)
-    if args.check:
+    stale = []
+    for path, blocks in FILES.items():
+        text = path.read_text()
+        new = render(text, blocks, path.relative_to(ROOT).as_posix())
         if new != text:
-            print("README.md's generated blocks differ from the committed artifacts; run benchmarks/quote_results.py")
-            return 1
-        return 0
-    README.write_text(new)
+            stale.append(path.relative_to(ROOT).as_posix())
+            if not args.check:
+                path.write_text(new)
+    if args.check and stale:
+        print(f"{', '.join(stale)}: generated blocks differ from the committed artifacts; run benchmarks/quote_results.py")
+        return 1
     return 0
 
 

@@ -25,8 +25,8 @@ PADDINGS = TRAIN["paddings"]
 SEEDS = TRAIN["seeds"]
 GRID_KEYS = ("archs", "run_archs", "paddings", "seeds")
 # The baselines this run includes (config baselines): PosENet (Table 2), BHV (Table 1, Fig 3).
-POSENET = "posenet" in config["baselines"]
-BHV = "bhv" in config["baselines"]
+WITH_POSENET = "posenet" in config["baselines"]
+WITH_BHV = "bhv" in config["baselines"]
 
 
 def arch_paddings(arch):
@@ -104,8 +104,7 @@ def check_sizes():
         for size in SIZES:
             if size < need and padding not in CLAMPED:
                 raise ValueError(
-                    f"ppp.input_sizes: {size} px is below the smallest input {arch} can see with padding {padding} "
-                    f"({need} px); use sizes >= {need}"
+                    f"ppp.input_sizes: {size} px is below the smallest input {arch} can see with padding {padding} " f"({need} px); use sizes >= {need}"
                 )
 
 
@@ -137,18 +136,12 @@ def measure_job(folder, kind):
 def all_metrics(epochs=None, sizes=None):
     """Every extraction output (JSON) over the run grid, ``epochs`` (default: all) and
     ``sizes`` (default: every measurement size)."""
-    return [
-        f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json"
-        for size in sizes or SIZES
-        for a, p in GRID
-        for s in SEEDS
-        for e in epochs or ckpt_epochs()
-    ]
+    return [f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json" for size in sizes or SIZES for a, p in GRID for s in SEEDS for e in epochs or ckpt_epochs()]
 
 
 def posenet_outputs():
     """Every PosENet JSON (rules/posenet.smk) over the run grid; none when the run leaves PosENet out."""
-    if not POSENET:
+    if not WITH_POSENET:
         return []
     return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in POSENET_EPOCHS]
 

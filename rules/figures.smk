@@ -1,6 +1,7 @@
 rule table2:
     input:
         ppp=all_metrics([0, TRAIN["epochs"]], [PRIMARY_SIZE]),
+        fit=f"{R}/tables/reading_fit_summary.csv",  # rules/claims.smk: the primary SNR reading
         posenet=posenet_outputs(),
         external=external_metrics(),
     output:

@@ -146,24 +146,33 @@ def planned_rules(proc: subprocess.CompletedProcess) -> set[str]:
 
 
 def frame(value, archs=("vgg19",), paddings=("zeros", "circular"), seeds=(0, 1), epochs=(0, 2, 4), performance=0.8,
-          metric="top1", num_classes=10):
+          metric="top1", num_classes=10, sizes=(224,)):
     """A :func:`pppcore.repro.tables.collect`-shaped frame; ``value(arch, padding, seed, epoch)``
-    gives every reading at LoI 4 (LoIs 1-3 get the same). For the claims and readings tests."""
+    (or ``value(arch, padding, seed, epoch, size)`` when it takes a fifth argument) gives every
+    reading at LoI 4 (LoIs 1-3 get the same), once per measurement size in ``sizes`` (the first
+    is the primary one). ``zero_ppp`` is ``value == 0``, as the metric reads every SNR of a
+    zero-PPP layer as exactly 0. ``performance``: the trained checkpoints' score, a number or
+    ``performance(arch, padding, seed)``. For the claims, readings and reading-fit tests."""
+    import inspect
+
     import pandas as pd
 
     from pppcore.metrics import READINGS
 
+    sized = len(inspect.signature(value).parameters) >= 5
+    score = performance if callable(performance) else lambda arch, padding, seed: performance
     rows = []
     for arch in archs:
         for padding in paddings:
             for seed in seeds:
                 for epoch in epochs:
-                    v = value(arch, padding, seed, epoch)
-                    for loi in (1, 2, 3, 4):
-                        rows.append({
-                            "arch": arch, "padding": padding, "seed": seed, "epoch": epoch, "loi_index": loi,
-                            **{r: v for r in READINGS}, "sigma": 1.0, "mean_abs": 1.0,
-                            "init": "pytorch_default", "bn_stats": "as_saved", "num_classes": num_classes,
-                            "performance": performance if epoch else 0.1, "performance_metric": metric,
-                        })
+                    for size in sizes:
+                        v = value(arch, padding, seed, epoch, size) if sized else value(arch, padding, seed, epoch)
+                        for loi in (1, 2, 3, 4):
+                            rows.append({
+                                "arch": arch, "padding": padding, "seed": seed, "epoch": epoch, "size": size, "loi_index": loi,
+                                **{r: v for r in READINGS}, "sigma": 1.0, "mean_abs": 1.0, "zero_ppp": v == 0,
+                                "init": "pytorch_default", "bn_stats": "as_saved", "num_classes": num_classes,
+                                "performance": score(arch, padding, seed) if epoch else 0.1, "performance_metric": metric,
+                            })
     return pd.DataFrame(rows)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ..padding import PADDINGS
-from .claims import claim_row
+from .claims import NA, claim_row
 from .paper import paper_bhv, paper_table1
 
 METRICS = ("similar", "dissimilar", "diff", "inconsistency")
@@ -168,6 +168,19 @@ def table1_latex(t: pd.DataFrame) -> str:
 SECTION = "3.2, Table 1"
 BHV_LEARNED = 75.0  # similar accuracy (%) a network must reach to count as trained (binary task: chance 50 %)
 BHV_INCONSISTENT = 10.0  # trajectory inconsistency (%) that counts as position-inconsistent
+# claim text -> (id, the paper's sentence)
+BHV_CLAIMS = {
+    "Grey removes F-Conv zeros' dissimilar advantage": (
+        "bhv/grey-removes-zeros",
+        "In Table 1, we show that the dissimilar test is no longer in favor of F-Conv zeros after changing the background color to grey."),
+    "F-Conv replicate and F-Conv circular are best on grey (dissimilar)": (
+        "bhv/replicate-circular-best",
+        "We also show that F-Conv replicate and F-Conv circular perform best on the dissimilar test, which is different from the original observation."),
+    "Every network is position-inconsistent, even without padding": (
+        "bhv/inconsistent",
+        "Table 1 shows the inconsistent ratio over 228 uniformly sampled trajectories, where all models maintain high inconsistency rates, "
+        "even with a no-padding architecture."),
+}
 
 
 def _net(t: pd.DataFrame, padding: str, conv: str) -> pd.Series | None:
@@ -202,9 +215,17 @@ def _missing(t: pd.DataFrame, split: str, nets: list[tuple[str, str]], bgs: list
     return f"split {split} lacks " + ", ".join(gone) if gone else ""
 
 
-def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
+def _bhv_row(claim: str, paper: str, ours: str, reading: str, verdict: str, why: str) -> dict:
+    """A claims-table row of a Table 1 claim: its id and the paper's sentence, no size (the BHV
+    test has none)."""
+    claim_id, sentence = BHV_CLAIMS[claim]
+    return claim_row(claim_id, SECTION, claim, sentence, paper, ours, reading, NA, verdict, NA, why)
+
+
+def bhv_claims(table: pd.DataFrame, scale: str | None = None) -> list[dict]:
     """The paper's Table 1 claims (Sec 3.2), judged on the first split of ``table`` (Table 1
-    as written by :func:`table1`, e.g. its CSV read back)."""
+    as written by :func:`table1`, e.g. its CSV read back). ``scale`` is unused, kept for old
+    callers: the claims table states the scale once, not per row."""
     split = splits_of(table)[0] if len(table) else LEGACY_SPLIT
     t = split_rows(table, split)
     learned = f"networks count as trained at similar accuracy mean >= {BHV_LEARNED:g} % (binary task, chance 50 %)"
@@ -221,7 +242,7 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
     if not missing and len(fconv) < 2:
         missing = f"split {split} has no other F-Conv row on grey to compare with"
     if missing:
-        rows.append(claim_row(claim, SECTION, paper, "--", dis_reading, scale, "not run", f"{missing}; {rule}"))
+        rows.append(_bhv_row(claim, paper, "--", dis_reading, "not run", f"{missing}; {rule}"))
     else:
         z = _net(t, "zeros", "full")
         best = max(fconv, key=lambda r: r["grey_dissimilar_mean"])
@@ -229,11 +250,11 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
                 f"best grey F-Conv {best['padding']} {best['grey_dissimilar_mean']:.2f}")
         low = _unlearned([(z, "black"), *((r, "grey") for r in fconv)])
         if low:
-            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
         else:
             others = [r["grey_dissimilar_mean"] for r in fconv if r["padding"] != "zeros"]
             ok = z["grey_dissimilar_mean"] < z["black_dissimilar_mean"] and max(others) > z["grey_dissimilar_mean"]
-            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold", f"{rule}; {learned}"))
 
     # b. F-Conv replicate and F-Conv circular are the best two rows on grey (dissimilar).
     claim = "F-Conv replicate and F-Conv circular are best on grey (dissimilar)"
@@ -245,7 +266,7 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
     if not missing and len(ran) < 3:
         missing = f"split {split} has no third row on grey to rank against"
     if missing:
-        rows.append(claim_row(claim, SECTION, paper, "--", dis_reading, scale, "not run", f"{missing}; {rule}"))
+        rows.append(_bhv_row(claim, paper, "--", dis_reading, "not run", f"{missing}; {rule}"))
     else:
         ranked = sorted(ran, key=lambda r: -r["grey_dissimilar_mean"])
         rep, cir = (_net(t, p, c) for p, c in pair)
@@ -253,12 +274,12 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
                 + ", ".join(f"{_name(r)} {r['grey_dissimilar_mean']:.2f}" for r in ranked[:2]))
         low = _unlearned([(r, "grey") for r in ran])
         if low:
-            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
         else:
             pair_min = min(rep["grey_dissimilar_mean"], cir["grey_dissimilar_mean"])
             rest = [r["grey_dissimilar_mean"] for r in ran if (r["padding"], r["conv_type"]) not in pair]
             ok = pair_min > max(rest)
-            rows.append(claim_row(claim, SECTION, paper, ours, dis_reading, scale, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold", f"{rule}; {learned}"))
 
     # c. Every network is position-inconsistent, even the one without padding.
     claim = "Every network is position-inconsistent, even without padding"
@@ -271,10 +292,10 @@ def bhv_claims(table: pd.DataFrame, scale: str) -> list[dict]:
     none = _net(t, "none", "valid")
     missing = _missing(t, split, [("none", "valid")], bgs) if bgs else f"split {split} has no background with trials"
     if missing:
-        rows.append(claim_row(claim, SECTION, paper, "--", reading, scale, "not run", f"{missing}; {rule}"))
+        rows.append(_bhv_row(claim, paper, "--", reading, "not run", f"{missing}; {rule}"))
     else:
         values = {bg: none[f"{bg}_inconsistency_mean"] for bg in bgs}
         ours = "no padding " + ", ".join(f"{v:.2f} ({bg})" for bg, v in values.items())
         ok = all(v >= BHV_INCONSISTENT for v in values.values())
-        rows.append(claim_row(claim, SECTION, paper, ours, reading, scale, "holds" if ok else "does not hold", rule))
+        rows.append(_bhv_row(claim, paper, ours, reading, "holds" if ok else "does not hold", rule))
     return rows

@@ -48,8 +48,10 @@ def workflow_copy(dst: Path, config: Path | None = None) -> Path:
 
 
 def run(cmd: list[str], cwd: Path) -> float:
+    # the copy is no git checkout: the claims tables name the commit they were run at from here
+    describe = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     tic = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PPP_CODE_COMMIT": describe or "unknown"})
     seconds = time.perf_counter() - tic
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed in {cwd}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

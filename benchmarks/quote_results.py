@@ -1,9 +1,12 @@
 """The README's result blocks, rendered from committed artifacts only (never typed by hand).
 
 Each block sits between ``<!-- BEGIN generated:NAME -->`` and ``<!-- END generated:NAME -->``
-in README.md and is rebuilt from its CSV:
+in README.md (or docs/readings.md: ``sigma_readings``, ``central_verdict``) and is rebuilt
+from its CSV:
 
 - ``claims``: ``benchmarks/results/tiny_run/claims.csv`` (the claims table of the named run);
+- ``verdicts``: the central claim's verdict, one line per committed run
+  (``benchmarks/results/{central_run,tiny_run}/claims.csv``);
 - ``init``: ``benchmarks/results/init_protocols_tiny.csv`` (``benchmarks/init_protocols.py``);
 - ``small``: ``benchmarks/results/small_scale_estimate.csv`` (``benchmarks/small_scale_estimate.py``);
 - ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``);
@@ -38,13 +41,27 @@ def _md(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in esc])
 
 
-def claims_block() -> str:
-    t = pd.read_csv(RESULTS / "tiny_run" / "claims.csv", keep_default_na=False)
+def claims_block(run: str = "tiny_run") -> str:
+    """The run's claims table, compact: its scale (claims.md's "Run:" line) once, then one row
+    per claim with the verdict at the primary reading and size and how many of the other
+    (reading, size) cells agree with it."""
+    t = pd.read_csv(RESULTS / run / "claims.csv", keep_default_na=False)
+    run_line = next((line for line in (RESULTS / run / "claims.md").read_text().splitlines() if line.startswith("Run:")), "")
     counts = t["verdict"].value_counts()
-    head = (f"Scale: {t['scale'].iloc[0]}.\n\nVerdicts: "
+    head = (f"{run_line}\n\nVerdicts at the primary reading and size: "
             + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("holds", "does not hold", "not testable at this scale", "not run")) + ".")
-    rows = [[r.claim, r.paper, r.ours, r.reading, f"**{r.verdict}**", r.why] for r in t.itertuples()]
-    return head + "\n\n" + _md(rows, ["claim", "paper", "ours", "reading", "verdict", "why"])
+    others = [c for c in t.columns if "@" in c]
+    rows = []
+    for _, r in t.iterrows():
+        cells = [r[c] for c in others if r[c] not in ("", "--")]
+        agree = f"{sum(c == r['verdict'] for c in cells) - 1} of {len(cells) - 1}" if len(cells) > 1 else "--"
+        rows.append([r["id"], r["paper"], r["ours"], f"{r['reading']} @ {r['size']}", f"**{r['verdict']}**", r["seeds"], agree, r["why"]])
+    return head + "\n\n" + _md(rows, ["claim", "paper", "ours", "reading @ px", "verdict", "seeds", "other cells agree", "why"])
+
+
+def verdicts_block() -> str:
+    """One generated line per committed run: the central claim's verdict (docs/readings.md has the detail)."""
+    return "\n\n".join(verdict_lines())
 
 
 def sigma_readings_block() -> str:
@@ -116,6 +133,8 @@ def efficiency_block() -> str:
 
 def bn_stats_block() -> str:
     runs = {b: pd.read_csv(RESULTS / d / "readings.csv") for b, d in (("as_saved", "tiny_run"), ("calibrated", "tiny_run_calibrated"))}
+    # at 224 px: the calibrated re-measure predates ppp.input_sizes (one size, no size column)
+    runs = {b: t[t["size"] == 224] if "size" in t else t for b, t in runs.items()}
 
     def pair(t: pd.DataFrame, arch: str, padding: str, reading: str) -> str:
         g = t[(t["arch"] == arch) & (t["padding"] == padding) & (t["reading"] == reading)].set_index("stage")["mean"]
@@ -156,6 +175,7 @@ def conversion_block() -> str:
 BLOCKS = {
     "conversion": conversion_block,
     "vgg_lr": vgg_lr_block, "effnet_lr": effnet_lr_block, "bn_stats": bn_stats_block, "claims": claims_block, "init": init_block,
+    "verdicts": verdicts_block,
     "small": small_block, "budgets": budgets_block, "profile": profile_block, "efficiency": efficiency_block,
 }
 

@@ -134,6 +134,13 @@ SIGMAS = {
     "snr_pooled_chw": ("sigma_pooled_chw", "N, C, H, W (everything pooled)"),
 }
 SNR_READINGS = tuple(SIGMAS)
+
+
+def check_reading(reading: str) -> str:
+    """``reading`` if it is an SNR reading; a ``ValueError`` naming the allowed ones if not."""
+    if reading not in SIGMAS:
+        raise ValueError(f"unknown SNR reading {reading!r}; allowed: {', '.join(SNR_READINGS)}")
+    return reading
 # Every scalar reading of a layer, as PPPResult fields and JSON keys (the readings table's columns).
 READINGS = (
     "mae_ppp", *SNR_READINGS, "mae_rel", "signed_mae", "noise_floor",

@@ -303,8 +303,10 @@ def test_verdict_line_sums_up_the_central_claim(tmp_path):
     df.loc[(df["arch"] == "resnet50") & (df["padding"] == "circular") & (df["epoch"] == 4), "snr_chw"] = 0.0
     claims_table(df, SCALE, primary_reading="snr_chw").to_csv(tmp_path / "claims.csv", index=False)
     line = verdict_line(tmp_path)
-    assert line.startswith(f"**{tmp_path.name}**: at snr_chw, 224 px: 3 holds, 1 does not hold, 0 not testable at this scale, 6 not run")
-    assert "resnet50/circular does not hold" in line and "vgg16" not in line  # the sentence names VGG19 and ResNet50
-    assert "agree on 100 of 110 cells" in line  # resnet50/circular: snr_chw@64 agrees, the 10 other readings hold
+    assert line.startswith(f"**{tmp_path.name}**: SNR-PPP trained > init (Sec 4.1) under the primary reading snr_chw at 224 px: "
+                           "3 holds, 1 does not hold, 6 not run of 10 (arch, padding) cells.")
+    assert "resnet50/circular does not hold (" in line and "vgg16" not in line  # the sentence names VGG19 and ResNet50
+    assert "vgg19/reflect" not in line  # a padding the run lacks is counted, not listed
+    assert "same verdict in 100 of 110 cells" in line  # resnet50/circular: snr_chw@64 agrees, the 10 other readings hold
     pd.DataFrame({"claim": ["c"], "verdict": ["holds"]}).to_csv(tmp_path / "claims.csv", index=False)
     assert "predates claim ids" in verdict_line(tmp_path)

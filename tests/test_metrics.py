@@ -344,3 +344,17 @@ def test_cuda_matches_cpu(images):
     gpu = measure_ppp(model, images[:3], SIZE, device="cuda")
     for k in cpu:
         assert gpu[k].mae_ppp == pytest.approx(cpu[k].mae_ppp, rel=1e-3)
+
+
+def test_an_unknown_reading_is_refused_naming_the_allowed_ones():
+    from pppcore.metrics import check_reading
+    from pppcore.repro.claims import claims_table
+    from pppcore.repro.tables import table2
+
+    from helpers import frame
+
+    assert check_reading("snr_chw") == "snr_chw"
+    for call in (lambda: check_reading("snr_spatial"), lambda: table2(frame(lambda *a: 0.5), reading="snr_spatial"),
+                 lambda: claims_table(frame(lambda *a: 0.5), "synthetic", primary_reading="snr_spatial")):
+        with pytest.raises(ValueError, match="unknown SNR reading 'snr_spatial'; allowed: snr_ppp, snr_chw, snr_chanmean"):
+            call()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pppcore.metrics import READINGS
+from pppcore.metrics import READINGS, SNR_READINGS
 from pppcore.repro.claims import VERDICTS
 
 from helpers import MICRO, planned_jobs, planned_rules, snakemake, workflow_copy
@@ -67,8 +67,17 @@ def test_micro_dag_end_to_end(finished_micro):
     assert "Claims of the paper, judged on this run" in html
     readings = pd.read_csv(r / "tables/readings.csv")
     assert set(readings["reading"]) == set(READINGS) and set(readings["size"]) == {64, 48}
+    # Each SNR reading against the paper's init rows, at both sizes; one primary reading, picked by the
+    # code's rule at the primary size, is the one Table 2 and the claims' primary verdict use.
+    fit, summary = pd.read_csv(r / "tables/reading_fit.csv"), pd.read_csv(r / "tables/reading_fit_summary.csv")
+    assert set(fit["size"]) == {64, 48} and set(fit["reading"]) == set(SNR_READINGS)
+    assert set(zip(fit["arch"], fit["padding"], strict=True)) == {("vgg19", "zeros"), ("vgg19", "circular"), ("vgg19", "none")}
+    primary = summary[summary["primary"]]
+    assert len(primary) == 1 and primary["size"].iloc[0] == 64
     table2 = pd.read_csv(r / "tables/table2.csv")
-    assert set(table2["size"]) == {64}  # Table 2 stays at the primary size
+    assert set(table2["size"]) == {64} and set(table2["snr_reading"]) == {primary["reading"].iloc[0]}  # Table 2 at the primary size
+    assert set(claims["reading"]) >= {primary["reading"].iloc[0]} and {f"{x}@{s}" for x in SNR_READINGS for s in (64, 48)} <= set(claims)
+    assert (r / "figures/verdict_matrix.png").stat().st_size > 0 and "verdict_matrix.png" in html
     assert planned_jobs(snakemake(wf, "-n", "report")) == {}  # finished: nothing reruns
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..metrics import SNR_READINGS, ZERO_PPP_REL
+from ..metrics import SNR_READINGS, ZERO_PPP_REL, check_reading
 from .paper import paper_table2, paper_value
 
 VERDICTS = ("holds", "does not hold", "not testable at this scale", "not run")
@@ -415,6 +415,7 @@ def claims_table(
     """Every claim's row; ``df`` from :func:`.tables.collect` over every checkpoint and size.
     ``primary_size`` defaults to the first size in ``df``. ``attrs``: the run's ``scale``, the
     ``primary`` column and each row's undecided cells' ``reasons`` (for :mod:`.verdict_matrix`)."""
+    check_reading(primary_reading)
     final_epoch = int(df["epoch"].max()) if final_epoch is None else final_epoch
     sizes = _sizes(df, primary_size)
     by_size = {s: df[df["size"] == s] for s in sizes}
@@ -432,9 +433,11 @@ def claims_table(
 
 def provenance(scale: str) -> str:
     """Which run this is: its scale and the code's commit (``git describe``; "unknown" outside
-    a git checkout), for the Markdown table and the README that quotes it."""
+    a git checkout), for the Markdown table and the README that quotes it. ``PPP_CODE_COMMIT``
+    names it where the run is not a checkout (benchmarks/bench_workflow.py runs a copy)."""
+    commit = os.environ.get("PPP_CODE_COMMIT", "")
     try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = commit or subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"Run: {scale}. Code: commit {commit or 'unknown'}."
@@ -532,9 +535,11 @@ def central_summary(t: pd.DataFrame) -> str:
     counts = rows["verdict"].value_counts()
     cells = rows[[c for c in t.columns if "@" in str(c)]]
     same = int(cells.eq(rows["verdict"], axis=0).to_numpy().sum()) - len(rows)  # less the primary cells themselves
-    parts = ", ".join(f"{r.id.split('/', 1)[1]} {r.verdict}" for r in rows.itertuples(index=False))
-    return (f"at {rows['reading'].iloc[0]}, {rows['size'].iloc[0]} px: " + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS)
-            + f" ({parts}); the other readings and sizes agree on {same} of {cells.size - len(rows)} cells")
+    parts = "; ".join(f"{r.id.split('/', 1)[1]} {r.verdict} ({r.ours}, {r.seeds})" for r in rows.itertuples(index=False) if r.verdict != "not run")
+    return (f"SNR-PPP trained > init (Sec 4.1) under the primary reading {rows['reading'].iloc[0]} at {rows['size'].iloc[0]} px: "
+            + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS if counts.get(v, 0))
+            + f" of {len(rows)} (arch, padding) cells. Ours, init -> trained, mean over seeds: {parts}. "
+            + f"The other readings and sizes give the same verdict in {same} of {cells.size - len(rows)} cells")
 
 
 def verdict_line(run: str | os.PathLike) -> str:

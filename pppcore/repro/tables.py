@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import nan_if_null
-from ..metrics import READINGS, SIGMAS, SNR_READINGS
+from ..metrics import READINGS, SIGMAS, check_reading
 from .paper import paper_table2
 
 # Table 2 columns whose extremes are coloured; True: higher means stronger position information.
@@ -120,8 +120,7 @@ def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: i
     ``snr_reading``) at measurement ``size`` (default: the frame's only size).
     ``external`` (:func:`collect` of external models' JSONs) adds one row per model, stage
     ``pretrained (external)``, at its last tap; column ``external`` names it."""
-    if reading not in SNR_READINGS:
-        raise ValueError(f"reading {reading!r}: expected one of {', '.join(SNR_READINGS)}")
+    check_reading(reading)
     sizes = sorted(set(df["size"].dropna())) if "size" in df else []
     if size is None and len(sizes) > 1:
         raise ValueError(f"the results hold sizes {sizes}: name the one Table 2 shows")

@@ -77,18 +77,12 @@ def extract_ppp(
     input_size: int,
     json_path: str | os.PathLike,
     npz_path: str | os.PathLike,
-    max_images: int = 0,
-    batch_size: int = 8,
-    device: str | None = None,
-    seed: int = 0,
-    progress: bool = True,
-    calibrate: Callable[[PPPModel], dict[str, Any]] | None = None,
+    *options: Any,
+    **kw_options: Any,
 ) -> dict[str, PPPResult]:
-    """The workflow's extraction step at one size: :func:`extract_sizes` with one size."""
-    return extract_sizes(
-        checkpoint, images, [(input_size, json_path, npz_path)], max_images=max_images, batch_size=batch_size,
-        device=device, seed=seed, progress=progress, calibrate=calibrate,
-    )[input_size]
+    """The workflow's extraction step at one size: :func:`extract_sizes` with one output; the
+    options (``max_images``, ``batch_size``, ``device``, ``seed``, ``progress``, ``calibrate``) are its."""
+    return extract_sizes(checkpoint, images, [(input_size, json_path, npz_path)], *options, **kw_options)[input_size]
 
 
 def extract_sizes(

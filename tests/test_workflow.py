@@ -87,7 +87,7 @@ AGGREGATES = {"table2", "fig4", "fig5", "readings", "reading_fit", "claims", "al
 VGG19 = yaml.safe_load(MICRO.read_text())["train"]["archs"]["vgg19"]
 GROWTH = {
     "seed": ({"train": {"seeds": [0, 1]}},
-             {"train": 3, "ppp_metrics": 9, "posenet": 6, "table2": 1, "fig5": 1, "readings": 1, "claims": 1, "all": 1}),
+             {"train": 3, "ppp_metrics": 9, "posenet": 6, "table2": 1, "fig5": 1, "readings": 1, "reading_fit": 1, "claims": 1, "all": 1}),
     "padding": ({"train": {"paddings": ["zeros", "circular", "none", "reflect"]}},
                 {"train": 1, "ppp_metrics": 3, "posenet": 2, **dict.fromkeys(AGGREGATES, 1)}),
     "arch": ({"train": {"archs": {"vgg19": VGG19, "vgg16": {"width": 0.125, "batch_norm": True}}}},

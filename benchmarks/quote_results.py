@@ -60,8 +60,11 @@ def claims_block(run: str = "tiny_run") -> str:
 
 
 def verdicts_block() -> str:
-    """One generated line per committed run: the central claim's verdict (docs/readings.md has the detail)."""
-    return "\n\n".join(verdict_lines())
+    """One line per committed run: the central claim's verdict at the primary reading and size
+    (the README's and docs/readings.md's block)."""
+    from pppcore.repro.claims import verdict_line
+
+    return "\n\n".join(verdict_line(RESULTS / run) for run in ("central_run", "tiny_run"))
 
 
 def sigma_readings_block() -> str:
@@ -78,17 +81,6 @@ def central_fit_block() -> str:
     rows = [[f"**{r.reading}**" if r.primary else r.reading, str(r.size), str(r.rows), f"{r.median_abs_log10_ratio:.2f}",
              f"{r.worst_abs_log10_ratio:.2f}", f"{r.zero_rows_matched}/{r.zero_rows}"] for r in t.itertuples()]
     return _md(rows, ["reading", "px", "non-zero rows", "median abs log10(ours / paper)", "worst", "0.0000 rows read 0"])
-
-
-def central_verdict_block() -> str:
-    return "\n\n".join(verdict_lines())
-
-
-def verdict_lines() -> list[str]:
-    """One line per committed run: the central claim's verdict at the primary reading and size."""
-    from pppcore.repro.claims import verdict_line
-
-    return [verdict_line(RESULTS / run) for run in ("central_run", "tiny_run")]
 
 
 def init_block() -> str:
@@ -188,7 +180,7 @@ BLOCKS = {
 }
 
 
-DOCS_BLOCKS = {"sigma_readings": sigma_readings_block, "central_fit": central_fit_block, "central_verdict": central_verdict_block}
+DOCS_BLOCKS = {"sigma_readings": sigma_readings_block, "central_fit": central_fit_block, "central_verdict": verdicts_block}
 # file -> its blocks: every generated block of the repository, rendered from committed artifacts.
 FILES = {README: BLOCKS, ROOT / "docs" / "readings.md": DOCS_BLOCKS}
 

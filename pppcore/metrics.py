@@ -141,6 +141,8 @@ def check_reading(reading: str) -> str:
     if reading not in SIGMAS:
         raise ValueError(f"unknown SNR reading {reading!r}; allowed: {', '.join(SNR_READINGS)}")
     return reading
+
+
 # Every scalar reading of a layer, as PPPResult fields and JSON keys (the readings table's columns).
 READINGS = (
     "mae_ppp", *SNR_READINGS, "mae_rel", "signed_mae", "noise_floor",

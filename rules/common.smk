@@ -104,7 +104,7 @@ def check_sizes():
         for size in SIZES:
             if size < need and padding not in CLAMPED:
                 raise ValueError(
-                    f"ppp.input_sizes: {size} px is below the smallest input {arch} can see with padding {padding} " f"({need} px); use sizes >= {need}"
+                    f"ppp.input_sizes: {size} px is below the smallest input {arch} can see with padding {padding} ({need} px); use sizes >= {need}"
                 )
 
 

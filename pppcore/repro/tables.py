@@ -219,12 +219,12 @@ def table2_latex(t: pd.DataFrame) -> str:
     metrics = list(dict.fromkeys(t["performance_metric"]))
     perf_head = PERFORMANCE[metrics[0]][0] if len(metrics) == 1 else "Performance"
     colour = marks(t)
+    reading = t["snr_reading"].iloc[0] if len(t) else "snr_ppp"
     lines = [
         r"% Table 2. Needs \usepackage{booktabs} and \usepackage{xcolor}.",
         r"% Red / blue: strongest / weakest position response per architecture (trained models).",
         r"% *: a NaN in at least one PosENet trial; the finite trials' mean $\pm$ std is shown.",
-        f"% SNR-PPP: reading {t['snr_reading'].iloc[0] if len(t) else 'snr_ppp'}, sigma = std over "
-        f"{SIGMAS[t['snr_reading'].iloc[0] if len(t) else 'snr_ppp'][1]} (the run's primary reading, reading_fit.csv);",
+        f"% SNR-PPP: reading {reading}, sigma = std over {SIGMAS[reading][1]} (the run's primary reading, reading_fit.csv);",
         f"% measured at {', '.join(str(int(x)) for x in t['size'].dropna().unique()) or '--'} px. The other readings and sizes are in",
         r"% readings.tex. deg.: a layer with PPP but constant features, SNR undefined.",
         r"\begin{tabular}{lllccccc}",

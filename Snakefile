@@ -1,7 +1,7 @@
 # PPP reproduction workflow: tiles -> training checkpoints -> aligned PPP metrics -> tables, figures.
 from snakemake.utils import min_version, validate
 
-min_version("8.0")
+min_version("9.17")  # 9.17: priority as a function of the wildcards (rules/train.smk)
 
 
 configfile: "config.yaml"

@@ -10,12 +10,10 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from .alignment import Alignment, align, input_size_for
 from .checkpoint import load_checkpoint
 from .images import list_images
-from .io import atomic_path, write_json
+from .io import write_json, write_npz
 from .metrics import PPPResult, measure_ppp
 from .models import PPPModel
 
@@ -28,8 +26,7 @@ def save_results(results: dict[str, PPPResult], json_path: str | os.PathLike, np
         arrays[f"{name}/signed_channel_mean"] = r.signed_map.mean(0).numpy()
         arrays[f"{name}/running_mae"] = r.running_mae
         arrays[f"{name}/running_snr"] = r.running_snr
-    with atomic_path(npz_path) as tmp:
-        np.savez_compressed(tmp, **arrays)
+    write_npz(npz_path, arrays)
     write_json(json_path, {**meta, "layers": {k: r.summary() for k, r in results.items()}})
 
 

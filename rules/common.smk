@@ -80,6 +80,7 @@ def ckpt_epochs():
 # and torch start-up, more than one checkpoint's measurement; benchmarks/results/profile_jobs.csv).
 PER_RUN = config["measure_jobs"] == "per_run"
 POSENET_EPOCHS = [0, TRAIN["epochs"]]  # PosENet measures the init and the trained model
+POSENET_IN_MEASURE = PER_RUN and WITH_POSENET  # per run, one process measures PPP and PosENet
 
 
 # PPP is measured at every size of ppp.input_sizes (null: the paper's 224 plus the training

@@ -28,3 +28,22 @@ def test_masks_stay_binary():
     x, m = Resized(Masks(), 80)[0]
     assert x.shape == (3, 80, 80) and m.shape == (1, 80, 80)
     assert set(m.unique().tolist()) == {0.0, 1.0} and abs(float(m.mean()) - 0.25) < 0.02
+
+
+def test_cached_items_are_the_uncached_items_and_callers_cannot_change_them():
+    base = ObjectShapes(6, 32, 10, seed=1)
+    cached, uncached = Resized(base, 90), Resized(base, 90, cache_bytes=0)
+    assert uncached.cache_items == 0 and cached.cache_items >= 6
+    for _ in range(2):  # the second pass is served from memory, bit for bit the same
+        for i in range(6):
+            (x, y), (x0, y0) = cached[i], uncached[i]
+            assert torch.equal(x, x0) and y == y0
+            x.fill_(7.0)  # a caller writing into its batch
+    assert len(cached._cache) == 6 and float(cached[0][0].max()) <= 1
+
+
+def test_the_cache_stops_at_its_budget():
+    one_image = 3 * 40 * 40 * 4
+    data = Resized(ObjectShapes(5, 16, 10, seed=0), 40, cache_bytes=2 * one_image)
+    assert [data[i][1] for i in range(5)] == [ObjectShapes(5, 16, 10, seed=0)[i][1] for i in range(5)]
+    assert sorted(data._cache) == [0, 1]

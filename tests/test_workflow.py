@@ -129,23 +129,28 @@ def test_editing_one_figure_script_reruns_that_figure_only(finished_micro, tmp_p
 
 
 @pytest.mark.xdist_group("micro")
-def test_per_run_measure_jobs_give_the_same_files_and_numbers(finished_micro, tmp_path):
-    """measure_jobs: per_run (the tiny default) measures every checkpoint of a run in one job:
-    3 extraction and 3 PosENet jobs instead of 9 and 6, the same files, the same numbers."""
+def test_per_run_measure_jobs_write_the_same_bytes_as_separate_jobs(finished_micro, tmp_path):
+    """measure_jobs: per_run (the tiny default) measures every checkpoint of a run in one job,
+    PosENet included: 3 jobs instead of 9 extraction and 6 PosENet jobs, and every PPP JSON/NPZ
+    and PosENet JSON byte for byte what the separate jobs (the micro run's per_checkpoint) wrote."""
     wf = tmp_path / "wf"
     shutil.copytree(finished_micro, wf, symlinks=True)
     per_run = micro_with(wf, "per_run")
     per_run.write_text(per_run.read_text() + "measure_jobs: per_run\n")
-    measured = sorted((wf / "results").glob("p*/**/epoch_*.json"))
-    before = {p: json.loads(p.read_text()) for p in measured}
-    plan = snakemake(wf, "-n", "table2", "--forcerun", "ppp_metrics", "posenet", config=per_run)
-    assert {k: planned_jobs(plan)[k] for k in ("ppp_metrics", "posenet")} == {"ppp_metrics": 3, "posenet": 3}
-    snakemake(wf, "table2", "--forcerun", "ppp_metrics", "posenet", config=per_run)
-    assert sorted((wf / "results").glob("p*/**/epoch_*.json")) == measured
+    measured = sorted(p for p in (wf / "results").glob("p*/**/epoch_*") if p.suffix in (".json", ".npz"))
+    assert {p.relative_to(wf / "results").parts[0] for p in measured} == {"ppp", "posenet"}
+    before = {p: p.read_bytes() for p in measured}
+    plan = planned_jobs(snakemake(wf, "-n", "table2", "--forcerun", "ppp_metrics", config=per_run))
+    assert plan["ppp_metrics"] == 3 and "posenet" not in plan
+    snakemake(wf, "table2", "--forcerun", "ppp_metrics", config=per_run)
+    assert sorted(p for p in (wf / "results").glob("p*/**/epoch_*") if p.suffix in (".json", ".npz")) == measured
     for path, old in before.items():
-        new = json.loads(path.read_text())
-        assert new.get("layers", new.get("trials")) == old.get("layers", old.get("trials")), path
+        assert path.read_bytes() == old, path
     assert len(list((wf / "results/logs/ppp").glob("*_seed0.log"))) == 3  # one log per run
+    # A PosENet setting now reruns the measurement jobs (and what reads PosENet), nothing else.
+    changed = micro_with(wf, "per_run_posenet", posenet={"trials": 3})
+    changed.write_text(changed.read_text() + "measure_jobs: per_run\n")
+    assert planned_jobs(snakemake(wf, "-n", "all", config=changed)) == {"ppp_metrics": 3, **dict.fromkeys(AGGREGATES, 1)}
 
 
 def test_a_size_below_an_archs_minimum_fails_at_start_up_naming_arch_padding_and_minimum(tmp_path):

@@ -1,14 +1,17 @@
 """Glue: rule ppp_metrics -> pppcore.extract (one checkpoint, or every checkpoint of a run, over
-the tile set at every measurement size; each checkpoint and size keeps its own JSON and NPZ)."""
+the tile set at every measurement size; each checkpoint and size keeps its own JSON and NPZ),
+and per run also pppcore.repro.posenet on the checkpoints that have a PosENet output."""
 from pathlib import Path
 
 from pppcore.extract import extract_sizes
 from pppcore.io import log_to
 from pppcore.repro.calibration import bn_calibrator
+from pppcore.repro.posenet import config_from, posenet_checkpoint
 from pppcore.runtime import prepare_job
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 p = sm.params.ppp
+tiles = Path(sm.input.tiles).parent
 with log_to(sm.log[0]):
     device = prepare_job(sm.threads, sm.config["device"])  # errors land in the log
     hook = None
@@ -19,7 +22,12 @@ with log_to(sm.log[0]):
     n = len(sm.input.ckpts)  # outputs: sizes outer, checkpoints inner (rules/common.smk)
     for i, ckpt in enumerate(sm.input.ckpts):
         outputs = list(zip(p["input_sizes"], sm.output.json[i::n], sm.output.npz[i::n], strict=True))
-        extract_sizes(
-            ckpt, Path(sm.input.tiles).parent, outputs, max_images=p["max_images"], batch_size=p["batch_size"],
-            device=device, calibrate=hook,
-        )
+        extract_sizes(ckpt, tiles, outputs, max_images=p["max_images"], batch_size=p["batch_size"], device=device, calibrate=hook)
+    if sm.params.posenet is not None:  # measure_jobs: per_run; the same checkpoint files' epochs
+        cfg = config_from(sm.params.posenet)
+        ckpt_of = {Path(c).stem: c for c in sm.input.ckpts}
+        for json_out in sm.output.posenet:
+            ckpt = ckpt_of[Path(json_out).stem]
+            result = posenet_checkpoint(ckpt, tiles, cfg, json_out, device=device)
+            for t in result["trials"]:
+                print(f"posenet {Path(ckpt).name} trial {t['trial']}: SPC {t['spc']} MAE {t['mae']} (train loss {t['train_loss']})")

@@ -165,7 +165,7 @@ def profile(name: str, job, spec: dict[str, list[str]], cprofile: bool) -> dict[
 def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
     """One job of each type of the default config: name -> (callable, phase spec). ``run``
     is a finished default run (a trained VGG19 checkpoint and the tiles); outputs go to ``tmp``."""
-    from pppcore.extract import extract_ppp
+    from pppcore.extract import extract_sizes
     from pppcore.repro.bhv import BHVConfig, run_variant
     from pppcore.repro.posenet import config_from, posenet_checkpoint
     from pppcore.repro.train import TrainConfig, train_job
@@ -177,6 +177,7 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
     tiles = run / "tiles"
     if not ckpt.exists():
         raise SystemExit(f"{ckpt} not found: run the default workflow first (or pass --run)")
+    sizes = list(dict.fromkeys(cfg["ppp"].get("input_sizes") or [224, t["image_size"]]))
     data_fns = ["pppcore.repro.data.procedural:ObjectShapes.__getitem__", "pppcore.repro.data.salient:SalientObjects.__getitem__"]
     train_cfg = TrainConfig.from_config("vgg19", "zeros", 0, t["archs"]["vgg19"], recipe)
 
@@ -191,9 +192,9 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
             {"data": data_fns, "validation": ["pppcore.repro.train:evaluate"],
              "checkpoint I/O": ["pppcore.repro.train:save_checkpoint", "pppcore.repro.train:torch_save"],
              "training compute": ["pppcore.repro.train:_train_epoch"]}),
-        "extraction (vgg19 zeros, last epoch)": (
-            lambda: extract_ppp(ckpt, tiles, (cfg["ppp"].get("input_sizes") or [224])[0], tmp / "p.json", tmp / "p.npz",
-                                max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"], progress=False),
+        "extraction (vgg19 zeros, last epoch)": (  # every measurement size, as the job (rules/common.smk: SIZES)
+            lambda: extract_sizes(ckpt, tiles, [(s, tmp / f"p{s}.json", tmp / f"p{s}.npz") for s in sizes],
+                                  max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"], progress=False),
             {"checkpoint load": ["pppcore.extract:load_checkpoint"], "alignment": ["pppcore.extract:align", "pppcore.metrics:align"],
              "image loading": ["pppcore.metrics:big_crops"],
              "forward + metric": ["pppcore.extract:measure_ppp"], "results I/O": ["pppcore.extract:save_results"]}),

@@ -23,7 +23,17 @@ if not set(ARCHS) <= set(TRAIN["archs"]):
     raise ValueError(f"train.run_archs {ARCHS}: each must have an entry in train.archs ({', '.join(TRAIN['archs'])})")
 PADDINGS = TRAIN["paddings"]
 SEEDS = TRAIN["seeds"]
-GRID_KEYS = ("archs", "run_archs", "paddings", "seeds")
+NONE_SEEDS = TRAIN["none_seeds"] if TRAIN["none_seeds"] is not None else SEEDS
+if not set(NONE_SEEDS) <= set(SEEDS):
+    raise ValueError(f"train.none_seeds: {NONE_SEEDS} must be a subset of train.seeds {SEEDS}")
+
+
+def seeds_of(padding):
+    """The seeds a padding's runs are trained with (train.none_seeds for none)."""
+    return NONE_SEEDS if padding == "none" else SEEDS
+
+
+GRID_KEYS = ("archs", "run_archs", "paddings", "seeds", "none_seeds")
 # The baselines this run includes (config baselines): PosENet (Table 2), BHV (Table 1, Fig 3).
 WITH_POSENET = "posenet" in config["baselines"]
 WITH_BHV = "bhv" in config["baselines"]
@@ -137,14 +147,14 @@ def measure_job(folder, kind):
 def all_metrics(epochs=None, sizes=None):
     """Every extraction output (JSON) over the run grid, ``epochs`` (default: all) and
     ``sizes`` (default: every measurement size)."""
-    return [f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json" for size in sizes or SIZES for a, p in GRID for s in SEEDS for e in epochs or ckpt_epochs()]
+    return [f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json" for size in sizes or SIZES for a, p in GRID for s in seeds_of(p) for e in epochs or ckpt_epochs()]
 
 
 def posenet_outputs():
     """Every PosENet JSON (rules/posenet.smk) over the run grid; none when the run leaves PosENet out."""
     if not WITH_POSENET:
         return []
-    return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in SEEDS for e in POSENET_EPOCHS]
+    return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in seeds_of(p) for e in POSENET_EPOCHS]
 
 
 def fig4_panels():
@@ -153,7 +163,7 @@ def fig4_panels():
 
 
 def fig4_npz(arch, padding, epoch):
-    return f"{ppp_base(PRIMARY_SIZE)}/{arch}/{padding}/seed{SEEDS[0]}/epoch_{epoch:03d}.npz"
+    return f"{ppp_base(PRIMARY_SIZE)}/{arch}/{padding}/seed{seeds_of(padding)[0]}/epoch_{epoch:03d}.npz"
 
 
 def fig2_run():
@@ -186,7 +196,7 @@ def ppp_params(wildcards):
 
 # The run's scale in one line: the claims table judges every claim "at this scale".
 SCALE = (
-    f"{config['name']}: {', '.join(ARCHS)}; {len(SEEDS)} seed(s); {TRAIN['epochs']} epochs on "
+    f"{config['name']}: {', '.join(ARCHS)}; {len(SEEDS)} seed(s){'' if NONE_SEEDS == SEEDS else f' ({len(NONE_SEEDS)} for none)'}; {TRAIN['epochs']} epochs on "
     f"{TRAIN['n_train']} images at {TRAIN['image_size']} px; PPP on {PPP['max_images'] or 'all'} "
     f"tiles at {' and '.join(map(str, SIZES))} px (primary {PRIMARY_SIZE}), BN {PPP['bn_stats']}"
 )

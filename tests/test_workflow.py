@@ -88,6 +88,9 @@ VGG19 = yaml.safe_load(MICRO.read_text())["train"]["archs"]["vgg19"]
 GROWTH = {
     "seed": ({"train": {"seeds": [0, 1]}},
              {"train": 3, "ppp_metrics": 9, "posenet": 6, "table2": 1, "fig5": 1, "readings": 1, "reading_fit": 1, "claims": 1, "all": 1}),
+    # train.none_seeds: a second seed for the padded runs only (a none run's PPP is 0 by construction).
+    "seed_but_not_for_none": ({"train": {"seeds": [0, 1], "none_seeds": [0]}},
+                              {"train": 2, "ppp_metrics": 6, "posenet": 4, **dict.fromkeys(AGGREGATES - {"fig4"}, 1)}),
     "padding": ({"train": {"paddings": ["zeros", "circular", "none", "reflect"]}},
                 {"train": 1, "ppp_metrics": 3, "posenet": 2, **dict.fromkeys(AGGREGATES, 1)}),
     "arch": ({"train": {"archs": {"vgg19": VGG19, "vgg16": {"width": 0.125, "batch_norm": True}}}},
@@ -274,4 +277,12 @@ def test_bad_config_is_refused_before_any_job(tmp_path, bad, expected):
     proc = snakemake(wf, "-n", "all", config=wf / "bad.yaml", check=False)
     assert proc.returncode != 0
     assert expected in proc.stdout + proc.stderr
+    assert not (wf / "results").exists()
+
+
+def test_none_seeds_outside_the_seeds_fail_at_start_up_naming_both(tmp_path):
+    wf = workflow_copy(tmp_path)
+    proc = snakemake(wf, "-n", "all", config=micro_with(wf, "none_seeds", train={"none_seeds": [3]}), check=False)
+    assert proc.returncode != 0
+    assert "train.none_seeds: [3] must be a subset of train.seeds [0]" in proc.stdout + proc.stderr
     assert not (wf / "results").exists()

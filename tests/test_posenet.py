@@ -1,9 +1,11 @@
-"""PosENet: targets, SPC, positive / negative controls, NaN kept, the checkpoint step."""
+"""PosENet: targets, SPC, positive / negative controls, NaN kept, the checkpoint step; the
+contracted, batched PEMs against the plain per-trial conv path (tests/posenet_reference.py)."""
 
 import json
 import math
 
 import numpy as np
+import posenet_reference as reference
 import pytest
 import torch
 from PIL import Image
@@ -12,21 +14,23 @@ from pppcore import build_model
 from pppcore.checkpoint import save_checkpoint
 from pppcore.repro.posenet import (
     FEATURE_SIZE,
-    PEM,
     FeatureCache,
+    PEMs,
     PosENetConfig,
     average_ranks,
     config_from,
     crops,
+    fit,
     make_target,
     posenet_checkpoint,
     run_trials,
     spearman,
     tap_features,
     taps,
+    trial_seed,
 )
 
-from helpers import small_model, write_images
+from helpers import MEASURED_ARCHS, small_model, write_images
 
 torch.set_num_threads(1)
 FAST = dict(trials=2, epochs=6, lr_step=4, batch_size=16, input_size=64, n_train=64, n_eval=16)
@@ -103,6 +107,9 @@ def test_constant_features_give_nan_trials_that_are_kept():
     rows = run_trials(*flat, PosENetConfig(**{**FAST, "trials": 3}))
     assert len(rows) == 3 and all(math.isnan(r["spc"]) and r["nan_images"] == 8 for r in rows)
     assert all(0 < r["mae"] < 1 for r in rows)  # MAE stays defined
+    ref = reference.run_trials(*flat, PosENetConfig(**{**FAST, "trials": 3}))  # as the plain conv path
+    assert all(math.isnan(r["spc"]) and r["nan_images"] == 8 for r in ref)
+    assert [r["mae"] for r in rows] == pytest.approx([r["mae"] for r in ref], abs=1e-5)
 
 
 def test_taps_follow_the_original():
@@ -133,7 +140,13 @@ def test_crops_split_by_mosaic_and_are_deterministic(tmp_path):
     train, evaluation = crops(folder, cfg)
     assert train.shape == (20, 3, 32, 32) and evaluation.shape == (6, 3, 32, 32)
     again = crops(folder, cfg)
-    assert torch.equal(train, again[0]) and torch.equal(evaluation, again[1])
+    assert again[0] is train and again[1] is evaluation  # memoised: the tiles are decoded once per process
+    first = sorted(folder.iterdir())[0]
+    Image.open(first).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(first)  # a changed file is read again
+    flipped = crops(folder, cfg)[0]
+    assert not torch.equal(flipped[0], train[0]) and torch.equal(flipped[1], train[1])  # crop 1: the second mosaic's
+    first.touch()
+    assert crops(folder, cfg)[0] is not flipped and torch.equal(crops(folder, cfg)[0], flipped)
     # n_eval share 6/26 of 4 mosaics -> the last one for evaluation; its 3x3 grid's first window.
     last = np.asarray(Image.open(sorted(folder.iterdir())[-1]).convert("RGB"), dtype=np.float32) / 255
     assert torch.allclose(evaluation[0], torch.from_numpy(last[:32, :32]).permute(2, 0, 1))
@@ -203,12 +216,85 @@ def _bilinear_half_pixel(y: np.ndarray, size: int) -> np.ndarray:
 
 def test_pem_upsamples_its_output_like_the_original_decoder():
     """The original decoder upsamples the PEM output with ``align_corners=False``."""
-    torch.manual_seed(0)
-    pem = PEM(5).double().eval()
+    pems = PEMs(5, [0, 1]).double().eval()
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 5, FEATURE_SIZE, FEATURE_SIZE)))
-    out = pem(x, 64).detach().numpy()
-    raw = torch.sigmoid(pem.bn(pem.conv(x)))[:, 0].detach().numpy()  # 26 x 26
+    data = FeatureCache([x])
+    out = pems(data, slice(None), 64).detach().numpy()
+    raw = torch.sigmoid(pems.bn(pems.conv(data, slice(None)))).detach().numpy()  # 26 x 26
     for b in range(2):
-        np.testing.assert_allclose(out[b], _bilinear_half_pixel(raw[b], 64), rtol=0, atol=1e-12)
-    corners = torch.nn.functional.interpolate(torch.from_numpy(raw[:, None]), size=(64, 64), mode="bilinear", align_corners=True)
-    assert np.abs(corners[:, 0].numpy() - out).max() > 1e-3  # the reference tells the two apart
+        for t in range(2):
+            np.testing.assert_allclose(out[b, t], _bilinear_half_pixel(raw[b, t], 64), rtol=0, atol=1e-12)
+    corners = torch.nn.functional.interpolate(torch.from_numpy(raw), size=(64, 64), mode="bilinear", align_corners=True)
+    assert np.abs(corners.numpy() - out).max() > 1e-3  # the reference tells the two apart
+
+
+# ---------------------------------------------------------------- the contracted, batched PEMs vs the plain conv path
+
+
+def mixed_levels(n: int, seed: int, dtype=torch.float64) -> FeatureCache:
+    """Taps at 28 x 28, below it (square and not), above it (resized per batch) and 1 x 1."""
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(3, 28, 28), (4, 28, 28), (5, 16, 16), (6, 7, 9), (2, 40, 40), (7, 1, 1)]
+    return FeatureCache([torch.randn(n, *s, generator=g, dtype=dtype) for s in shapes])
+
+
+def conv_path(pems: PEMs, data: FeatureCache, index: torch.Tensor, trial: int) -> torch.Tensor:
+    """Trial ``trial``'s conv on the concatenated 28 x 28 maps (the former PEM's ``conv``)."""
+    return torch.nn.functional.conv2d(data.batch(index), pems.weight[trial : trial + 1], pems.bias[trial : trial + 1])[:, 0]
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_contracted_conv_equals_the_conv_on_the_concatenated_maps(dtype, tol):
+    data = mixed_levels(10, 0, dtype)
+    pems = PEMs(data.channels, [3, 4, 5]).to(dtype)
+    shared = torch.tensor([7, 2, 2, 9])
+    per_trial = torch.tensor([[0, 1, 2, 3], [9, 8, 7, 6], [4, 4, 5, 0]])
+    got = pems.conv(data, shared)
+    scale = float(got.detach().abs().max())
+    for t in range(3):
+        assert (got[:, t] - conv_path(pems, data, shared, t)).abs().max() <= tol * scale
+        assert (pems.conv(data, per_trial)[:, t] - conv_path(pems, data, per_trial[t], t)).abs().max() <= tol * scale
+    # Autograd through the contracted form: the same weight gradient as through the conv.
+    if dtype == torch.float64:
+        probe = torch.randn(got.shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
+        (grad,) = torch.autograd.grad((pems.conv(data, per_trial) * probe).sum(), pems.weight)
+        plain = sum((conv_path(pems, data, per_trial[t], t) * probe[:, t]).sum() for t in range(3))
+        (expected,) = torch.autograd.grad(plain, pems.weight)
+        torch.testing.assert_close(grad, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_each_trial_starts_as_a_lone_pem_and_trains_as_one():
+    """Init, weights, BatchNorm running statistics after training: per trial, as the plain path's."""
+    cfg = PosENetConfig(**{**FAST, "trials": 3, "epochs": 3, "lr_step": 2})
+    train = mixed_levels(40, 1, torch.float32)
+    seeds = [trial_seed(cfg.seed, t) for t in range(cfg.trials)]
+    fresh = PEMs(train.channels, seeds)
+    target = make_target(cfg.target, cfg.input_size)
+    pems, losses = fit(train, target, cfg, seeds)
+    for t, seed in enumerate(seeds):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            lone = reference.PEM(train.channels)
+        assert torch.equal(fresh.weight[t], lone.conv.weight[0]) and torch.equal(fresh.bias[t], lone.conv.bias[0])
+        pem, loss = reference.train_pem(train, target, cfg, seed)
+        assert losses[t] == pytest.approx(loss, rel=1e-5)
+        torch.testing.assert_close(pems.weight[t], pem.conv.weight[0], rtol=1e-4, atol=1e-6)
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            torch.testing.assert_close(getattr(pems.bn, name)[t], getattr(pem.bn, name)[0], rtol=1e-4, atol=1e-6)
+    assert int(pems.bn.num_batches_tracked) == int(pem.bn.num_batches_tracked)
+
+
+@pytest.mark.parametrize("arch", MEASURED_ARCHS)
+def test_batched_trials_agree_with_the_plain_conv_path(arch):
+    """The acceptance test of the fast path: SPC and MAE to 1e-5, the training loss to 1e-5 relative."""
+    cfg = PosENetConfig(**{**FAST, "trials": 3, "epochs": 3, "lr_step": 2, "n_train": 32})
+    images = torch.rand(cfg.n_train + cfg.n_eval, 3, cfg.input_size, cfg.input_size, generator=torch.Generator().manual_seed(2))
+    model = small_model(arch)
+    train = FeatureCache.from_model(model, images[: cfg.n_train], cfg)
+    evaluation = FeatureCache.from_model(model, images[cfg.n_train :], cfg)
+    fast, plain = run_trials(train, evaluation, cfg), reference.run_trials(train, evaluation, cfg)
+    for f, p in zip(fast, plain, strict=True):
+        assert (f["trial"], f["seed"], f["nan_images"]) == (p["trial"], p["seed"], p["nan_images"])
+        assert f["spc"] == pytest.approx(p["spc"], abs=1e-5) and f["mae"] == pytest.approx(p["mae"], abs=1e-5)
+        assert f["train_loss"] == pytest.approx(p["train_loss"], rel=1e-5)
+    assert len({round(f["spc"], 6) for f in fast}) == cfg.trials  # the trials do differ

@@ -15,14 +15,15 @@ one warm-up of each) so that a change in the machine's load hits both sides of a
   (a) measure: :func:`pppcore.extract.measure_folder` over the PNG folder, as the job calls it
       (loading and cropping the images, ``align`` + ``make_twin``, both forwards, the
       accumulator, ``compute``; no file output);
-  (b) bare: the two forwards it needs on the same images, already loaded, cropped and
-      normalised: the padded model on the regular crop and its padding-free twin on the big
-      crop, each up to the last LoI (``model.features``), under ``no_grad``.
+  (b) bare: what any measurement must do: read the same PNGs into the same big crops
+      (normalised), then the two forwards: the padded model on the regular crop and its
+      padding-free twin on the big crop, each up to the last LoI (``model.features``), under
+      ``no_grad``. So ``measure`` - ``bare`` is the metric's own cost (alignment, twin, accumulator).
 
 Reported: the median of each with its min and max over the pairs, ``ratio`` = the median of the
 pairs' measure / bare with its min and max (budget: <= 1.10), ``fixed_ms`` = one call's
 ``align`` + ``make_twin`` (median of as many calls as pairs; included in ``measure``), ``load_s`` =
-reading and cropping the images alone (median; included in ``measure``, not in ``bare``), and
+reading and cropping the images alone (median; included in both), and
 ``peak_mib`` = a fresh process's peak RSS (``VmHWM``; ``ru_maxrss`` would inherit the parent's)
 at the end of one ``measure_folder`` call minus its RSS after imports (``rss_imports_mib``); the
 model's own memory is part of the difference, as in the job (Linux only). Times are process
@@ -91,20 +92,17 @@ def timing(model: PPPModel, folder: Path, size: int, n: int, batch: int, pairs: 
     files = list_images(folder)[:n]
     alignment = align(model, size)
     twin = make_twin(model, alignment).eval()
-    inputs = []  # what the bare forwards get: the job's crops, loaded and normalised beforehand
-    for big in big_crops(files, alignment.big_size, batch):
-        big = normalize(big, inplace=True)
-        inputs.append((alignment.regular_crop(big).contiguous(), big))
 
     def measure() -> None:
         results = measure_folder(model, folder, size, max_images=n, batch_size=batch, seed=0, progress=False)
         if list(results) != list(model.loi):
             raise RuntimeError(f"measure_folder returned {list(results)}, expected {list(model.loi)}")
 
-    def bare() -> None:
+    def bare() -> None:  # the images read as the job reads them, then the two forwards
         with torch.no_grad():
-            for regular, big in inputs:
-                model.features(regular)
+            for big in big_crops(files, alignment.big_size, batch):
+                big = normalize(big, inplace=True)
+                model.features(alignment.regular_crop(big).contiguous())
                 twin.features(big)
 
     def fixed() -> None:

@@ -1,11 +1,24 @@
+import functools
+import sys
+import types
+
 import pytest
 import torch
 import torch.nn.functional as F
 
+from pppcore import build_model
 from pppcore.models.layers import PadConv2d
-from pppcore.padding import PADDINGS, RandnPad2d, make_pad
+from pppcore.padding import PADDINGS, NoPad2d, Pad2d, RandnPad2d, make_pad, memory_format_of
 
-from helpers import small_model
+from helpers import PADDED, ROOT, WIDTHS, small_model
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from padding_format import legacy_forward  # noqa: E402  (the pads' forward before they kept the layout)
+
+NHWC, NCHW = torch.channels_last, torch.contiguous_format
+# Maps of every kind a pad meets: ordinary, 1 channel, 1 x 1 and 1-pixel-high (both layouts
+# alike in places), the smallest a circular pad of 3 takes.
+SHAPES = [(2, 5, 6, 7), (2, 1, 6, 6), (3, 8, 1, 1), (2, 8, 1, 5), (2, 8, 5, 1), (2, 4, 3, 3)]
 
 
 def test_unknown_scheme_lists_the_allowed_ones():
@@ -99,3 +112,104 @@ def test_one_string_sets_every_layer(scheme):
         model = small_model(arch, scheme)
         pads = {m.pad.scheme for m in model.modules() if isinstance(m, PadConv2d) and m.kernel_size[0] > 1}
         assert pads == {scheme}
+
+
+def _pair(scheme, amount):
+    """The pad and a twin with the same random stream (``randn``: same seed, own generator)."""
+    return make_pad(scheme, amount, seed=7), make_pad(scheme, amount, seed=7)
+
+
+@pytest.mark.parametrize("layout", [NCHW, NHWC], ids=["nchw", "nhwc"])
+@pytest.mark.parametrize("scheme", PADDED)
+def test_pads_keep_the_values_and_the_input_memory_format(scheme, layout):
+    """Bit-identical to the former forward (F.pad; randn: the same draws on the same pixels)
+    in both layouts; the output is laid out like the input, an NCHW one exactly as before."""
+    for shape in SHAPES:
+        for amount in (1, 2, 3):
+            x = torch.randn(shape, generator=torch.Generator().manual_seed(amount)).to(memory_format=layout)
+            pad, before = _pair(scheme, amount)
+            if not pad.fits(min(shape[-2:])):
+                with pytest.raises(ValueError):
+                    pad(x)
+                continue
+            for _ in range(2):  # and the next draws of the stream too
+                out, ref = pad(x), legacy_forward(before, x)
+                assert torch.equal(out, ref), (shape, amount)
+                assert memory_format_of(out) == memory_format_of(x) or shape[1] == 1, (shape, amount, out.stride())
+                if layout == NCHW:
+                    assert out.stride() == ref.stride()
+
+
+def test_the_layout_of_ambiguous_maps_follows_their_strides():
+    one = torch.randn(2, 8, 1, 1)
+    assert memory_format_of(one) == NCHW and memory_format_of(one.to(memory_format=NHWC)) == NHWC  # strides (8,1,1,1) / (8,1,8,8)
+    assert memory_format_of(torch.randn(2, 1, 4, 4).to(memory_format=NHWC)) == NCHW  # one channel: the same memory
+    assert memory_format_of(torch.randn(2, 8, 4, 4).to(memory_format=NHWC)[..., 1:, :]) == NCHW  # a slice: not dense
+    for scheme in ("zeros", "circular", "replicate", "randn"):  # reflect needs 2 px
+        assert make_pad(scheme, 1)(one.to(memory_format=NHWC)).stride() == (72, 1, 24, 8)
+
+
+@pytest.mark.parametrize("layout", [NCHW, NHWC], ids=["nchw", "nhwc"])
+@pytest.mark.parametrize("scheme", PADDED)
+def test_pad_gradients_are_the_former_ones(scheme, layout):
+    """The input gradient too is bit-identical (circular's own backward adds the pad pixels'
+    gradients in F.pad's order), and laid out like the input."""
+    for shape in SHAPES[:1] + SHAPES[3:]:
+        for amount in (1, 3):
+            pad, before = _pair(scheme, amount)
+            if not pad.fits(min(shape[-2:])):
+                continue
+            x = torch.randn(shape, dtype=torch.float64).to(memory_format=layout).requires_grad_()
+            grads = []
+            for forward in (pad, functools.partial(legacy_forward, before)):
+                out = forward(x)
+                g = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).to(memory_format=layout)
+                grads.append(torch.autograd.grad(out, x, g)[0])
+            assert torch.equal(*grads), (shape, amount)
+            assert memory_format_of(grads[0]) == memory_format_of(x)
+
+
+def _nhwc_legacy(pad, x):
+    """The former forward, its output and its input gradient converted to NHWC."""
+    if x.requires_grad:
+        x.register_hook(lambda g: g.contiguous(memory_format=NHWC))
+    return legacy_forward(pad, x).contiguous(memory_format=NHWC)
+
+
+def _train(arch, scheme, forward=None, steps=3):
+    """``steps`` SGD steps of a small NHWC model in train mode; its state, and the layouts of
+    every pad's output and input gradient."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)  # dropout
+    options = {"batch_norm": True} if arch == "vgg19" else {}  # BatchNorm: where the layouts sum differently
+    model = build_model(arch, scheme, num_classes=10, width=WIDTHS[arch], seed=0, **options).to(memory_format=NHWC).train()
+    layouts = set()
+    for m in model.modules():
+        if isinstance(m, Pad2d) and not isinstance(m, NoPad2d):
+            if forward is not None:
+                m.forward = types.MethodType(forward, m)
+            m.register_forward_hook(lambda m, i, o: layouts.add(("out", memory_format_of(o))))
+            m.register_full_backward_hook(lambda m, gi, go: layouts.add(("grad", memory_format_of(gi[0]))))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        x = torch.rand(8, 3, 64, 64, generator=gen).to(memory_format=NHWC)  # no 1 x 1 map: NHWC throughout
+        loss = F.cross_entropy(model(x), torch.randint(0, 10, (8,), generator=gen))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.state_dict(), layouts
+
+
+@pytest.mark.parametrize("arch", ["vgg19", "resnet50"])
+def test_nhwc_training_is_the_former_pads_in_nhwc(arch):
+    """Training with the pads is bit-identical to training with their former forward whose
+    output and input gradient are converted to NHWC: the pads change the layout, nothing
+    else. (Against the former pads as they were, circular and randn differ by rounding: their
+    NCHW gradients made the BatchNorm before them sum in another order.) No pad hands NCHW
+    maps or gradients to an NHWC network any more."""
+    for scheme in PADDED:
+        state, layouts = _train(arch, scheme)
+        assert layouts == {("out", NHWC), ("grad", NHWC)}, scheme
+        reference, _ = _train(arch, scheme, _nhwc_legacy)
+        assert all(torch.equal(state[k], reference[k]) for k in state), scheme

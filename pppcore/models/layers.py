@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..geometry import Axis, shortcut_slice, trace_chain
-from ..padding import make_pad
+from ..padding import circular_pad, make_pad
 
 
 class PadConv2d(nn.Conv2d):
@@ -82,7 +82,7 @@ class PadMaxPool2d(nn.MaxPool2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.circular and self.padding:
-            x = F.pad(x, [self.padding] * 4, mode="circular")
+            x = circular_pad(x, self.padding)  # same values and gradient as F.pad, laid out like x
             return F.max_pool2d(x, self.kernel_size, self.stride)
         return super().forward(x)
 

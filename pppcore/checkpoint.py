@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Any
 
 import torch
@@ -16,14 +17,25 @@ def save_checkpoint(path: str | os.PathLike, model: PPPModel, **extra: Any) -> N
     torch_save({"config": dict(model.config), "state_dict": model.state_dict(), **extra}, path)
 
 
+def safe_load(path: str | os.PathLike, error: str, map_location: Any = "cpu") -> Any:
+    """``torch.load`` of tensors and plain data only (``weights_only=True``): a file that would
+    make pickle build other objects, which could run code, is refused like an unreadable one,
+    with ``error`` and the reason (truncated, not a torch file, a foreign object)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = str(err).split("Unsupported global:")[-1].split(" was not")[0].strip() if "Unsupported global" in str(err) else ""
+        raise ValueError(f"{error} (it holds Python objects beyond tensors and plain data{', ' + found if found else ''}; "
+                         "they are refused: loading them could run code)") from err
+    except Exception as err:  # truncated, not a torch file, ...
+        raise ValueError(f"{error} ({err})") from err
+
+
 def read_state(path: str | os.PathLike, what: str, map_location: str = "cpu") -> tuple[Any, Any]:
     """``(blob, state)``: the file as ``torch.load`` reads it (tensors only, no code) and its
     state dict (``blob["state_dict"]``, the blob itself for a bare one, None if not a dict).
     A file that cannot be read is an error naming ``what`` and the file."""
-    try:
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # truncated, not a torch file, ...
-        raise ValueError(f"{what} {path}: cannot be read ({err})") from err
+    blob = safe_load(path, f"{what} {path}: cannot be read", map_location)
     return blob, blob.get("state_dict", blob) if isinstance(blob, dict) else None
 
 

@@ -34,3 +34,39 @@ def test_width_mismatch_is_explained(tmp_path):
     save_checkpoint(path, small_model("vgg19"))
     with pytest.raises(ValueError, match="narrow.pt does not fit vgg19 \\(width 1.0\\)"):
         load_checkpoint(path, build_model("vgg19"))
+
+
+class _RunsCode:
+    """Unpickling this calls ``pathlib.Path.touch`` on a marker: code a checkpoint must never run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(tmp_path):
+    marker, crafted = tmp_path / "code_ran", tmp_path / "crafted.pt"
+    torch.save({"config": {"arch": "vgg19"}, "state_dict": {}, "payload": _RunsCode(marker)}, crafted)
+    torch.load(crafted, weights_only=False)  # what an unsafe loader would do: the payload runs
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(ValueError, match=f"checkpoint {crafted}: cannot be read .it holds Python objects beyond tensors and plain data, GLOBAL getattr; they are refused: loading them could run code"):
+        load_checkpoint(crafted)
+    assert not marker.exists()
+
+
+def test_a_training_state_that_would_run_code_is_refused_and_runs_nothing(tmp_path):
+    from pppcore.repro.data.procedural import ObjectShapes
+    from pppcore.repro.train import TrainConfig, train
+
+    marker, state = tmp_path / "code_ran", tmp_path / "state.pt"
+    torch.save({"config": {}, "epoch": 1, "payload": _RunsCode(marker)}, state)
+    cfg = TrainConfig(arch="vgg19", padding="zeros", seed=0, width=0.125, epochs=1, batch_size=8)
+    data = ObjectShapes(8, 32, 10, seed=0)
+    with pytest.raises(ValueError, match=f"training state {state} cannot be read; delete it to restart .it holds Python objects"):
+        train(cfg, data, data, tmp_path / "out", state)
+    assert not marker.exists()

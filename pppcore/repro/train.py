@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from ..alignment import input_size_for
-from ..checkpoint import save_checkpoint
+from ..checkpoint import safe_load, save_checkpoint
 from ..images import normalize
 from ..io import torch_save, write_text
 from ..models import build_model
@@ -220,10 +220,7 @@ def train(
     start = 1
     extra: dict[str, Any] = {}  # in every checkpoint: the init_weights file's path and sha256
     if state_path.exists():
-        try:
-            state = torch.load(state_path, map_location=device, weights_only=False)
-        except Exception as err:
-            raise ValueError(f"training state {state_path} cannot be read ({err}); delete it to restart") from err
+        state = safe_load(state_path, f"training state {state_path} cannot be read; delete it to restart", device)
         if state.get("config") != _config_record(cfg):
             raise ValueError(f"training state {state_path} belongs to another configuration; delete it to restart")
         model.load_state_dict(state["model"])

@@ -172,7 +172,27 @@ def conversion_block() -> str:
                          "bare forwards (s)", "`measure_ppp` (s)", "overhead", "median ratio"]))
 
 
+def csv_block(name: str, columns: dict[str, str]) -> callable:
+    """A block that shows ``columns`` (CSV column -> header) of ``benchmarks/results/<name>.csv`` as they are."""
+    def build() -> str:
+        t = pd.read_csv(RESULTS / f"{name}.csv", keep_default_na=False)
+        return f"`benchmarks/results/{name}.csv`:\n\n" + _md([[str(r[c]) for c in columns] for _, r in t.iterrows()], list(columns.values()))
+    return build
+
+
+SPEED_BLOCKS = {  # issue 26: what each change saves, and how far its numbers moved
+    "posenet_speed": csv_block("bench_posenet", {"arch": "arch", "reference_s": "per-trial conv (s)", "fast_s": "contracted, batched (s)",
+                                                 "speedup": "speed-up", "spc_abs_diff": "SPC diff", "mae_abs_diff": "MAE diff",
+                                                 "loss_rel_diff": "loss rel. diff"}),
+    "padding_speed": csv_block("padding_format", {"arch": "arch", "padding": "padding", "old_ms": "pad NCHW (ms/step)",
+                                                  "new_ms": "pad keeps the layout (ms/step)", "speedup": "speed-up"}),
+    "resize_cache": csv_block("resize_cache", {"resize": "resize", "seconds_per_none_run": "s per none run",
+                                               "saved_per_none_run_s": "saved (s)", "batch_s": "one batch (s)", "bit_identical": "bit-identical"}),
+}
+
+
 BLOCKS = {
+    **SPEED_BLOCKS,
     "conversion": conversion_block,
     "vgg_lr": vgg_lr_block, "effnet_lr": effnet_lr_block, "bn_stats": bn_stats_block, "claims": claims_block, "init": init_block,
     "verdicts": verdicts_block,

@@ -30,7 +30,9 @@ _UMASK = _read_umask()
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``."""
+    """Yield a temporary path beside ``path``; on success flush it to disk and rename it onto
+    ``path``. On any error (a full disk included) the temporary file is removed and ``path``
+    keeps its former content, so a rerun starts from a clean state."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
@@ -39,10 +41,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         if os.path.exists(tmp):  # mkstemp's 0600 would survive the rename: the mode open() gives
             os.chmod(tmp, 0o666 & ~_UMASK)
+            _fsync(tmp)  # the bytes reach the disk before the name does: a crash leaves old or new
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

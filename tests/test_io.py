@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,3 +38,50 @@ def test_atomic_path_renames_only_on_success(tmp_path):
         tmp.write_text("half")
         raise RuntimeError("killed")
     assert not target.exists() and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("writer", ["npz", "torch", "json"])
+def test_a_full_disk_fails_the_write_cleanly_and_the_retry_succeeds(tmp_path, monkeypatch, writer):
+    """ENOSPC half-way through a write: the error reaches the caller, the former file and the
+    folder are as before (no half file, no temp file), and the same write succeeds once space is back."""
+    import errno
+    import json
+
+    import torch
+
+    from pppcore import io as pio
+
+    def half_then_full(real):  # writes a little, then the disk is full
+        def write(*args, **kwargs):
+            target = next(a for a in args if isinstance(a, (str, os.PathLike)) or hasattr(a, "write"))
+            if hasattr(target, "write"):
+                target.write(b"half")
+            else:
+                Path(target).write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write
+
+    target = tmp_path / f"out.{writer}"
+    value = {"x": np.arange(1000.0)}
+    write = {"npz": lambda: write_npz(target, value), "torch": lambda: pio.torch_save({"x": torch.arange(1000.0)}, target),
+             "json": lambda: pio.write_json(target, {"x": list(range(10))})}[writer]
+    target.write_bytes(b"former")
+    if writer == "npz":
+        monkeypatch.setattr(np.lib.format, "write_array", half_then_full(np.lib.format.write_array))
+    elif writer == "torch":
+        monkeypatch.setattr(torch, "save", half_then_full(torch.save))
+    else:
+        monkeypatch.setattr(Path, "write_text", lambda self, text: half_then_full(None)(self))
+    with pytest.raises(OSError) as err:
+        write()
+    assert err.value.errno == errno.ENOSPC
+    assert target.read_bytes() == b"former" and os.listdir(tmp_path) == [target.name]
+    monkeypatch.undo()
+    write()
+    if writer == "npz":
+        with np.load(target) as back:
+            np.testing.assert_array_equal(back["x"], value["x"])
+    elif writer == "torch":
+        assert torch.equal(torch.load(target, weights_only=True)["x"], torch.arange(1000.0))
+    else:
+        assert json.loads(target.read_text()) == {"x": list(range(10))}

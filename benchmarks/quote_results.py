@@ -186,6 +186,10 @@ SPEED_BLOCKS = {  # issue 26: what each change saves, and how far its numbers mo
                                                  "loss_rel_diff": "loss rel. diff"}),
     "padding_speed": csv_block("padding_format", {"arch": "arch", "padding": "padding", "old_ms": "pad NCHW (ms/step)",
                                                   "new_ms": "pad keeps the layout (ms/step)", "speedup": "speed-up"}),
+    "bench_ppp": csv_block("bench_ppp_cpu", {"arch": "arch", "width": "width", "big_crop": "big crop", "images": "images",
+                                             "bare_s": "read + bare forwards (s)", "measure_s": "measure (s)", "ratio": "overhead (median)",
+                                             "ratio_min": "min", "ratio_max": "max", "fixed_ms": "align + twin (ms)", "load_s": "reading (s)",
+                                             "peak_mib": "peak RSS above imports (MiB)"}),
     "resize_cache": csv_block("resize_cache", {"resize": "resize", "seconds_per_none_run": "s per none run",
                                                "saved_per_none_run_s": "saved (s)", "batch_s": "one batch (s)", "bit_identical": "bit-identical"}),
 }

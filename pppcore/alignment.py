@@ -187,13 +187,18 @@ def _layer_margins(
 def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
     """Derive big crop, input margins and per-layer margins for ``model`` at ``input_size``."""
     hw = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
-    if hasattr(model, "align_axis"):  # a converted model (pppcore.graph): its own search, per axis
-        same = hw[0] == hw[1] and model.square
-        first = model.align_axis(hw[0], 0)
-        axes = (first, first if same else model.align_axis(hw[1], 1))
-    else:
-        cache = {}
-        axes = tuple(cache.setdefault(s, _align_axis(model, s)) for s in hw)
+    try:
+        if hasattr(model, "align_axis"):  # a converted model (pppcore.graph): its own search, per axis
+            same = hw[0] == hw[1] and model.square
+            first = model.align_axis(hw[0], 0)
+            axes = (first, first if same else model.align_axis(hw[1], 1))
+        else:
+            cache = {}
+            axes = tuple(cache.setdefault(s, _align_axis(model, s)) for s in hw)
+    except GeometryError as err:  # name the size (once: some messages already do)
+        if f"{hw[0]} px" in str(err):
+            raise
+        raise GeometryError(f"input size {hw[0]}x{hw[1]} px: {err}") from err
     h, w = axes
 
     def margins(name: str) -> Margins:

@@ -10,6 +10,7 @@ import torch
 
 from .io import torch_save
 from .models import PPPModel, build_model
+from .padding import check_padding
 
 
 def save_checkpoint(path: str | os.PathLike, model: PPPModel, **extra: Any) -> None:
@@ -28,7 +29,9 @@ def safe_load(path: str | os.PathLike, error: str, map_location: Any = "cpu") ->
         raise ValueError(f"{error} (it holds Python objects beyond tensors and plain data{', ' + found if found else ''}; "
                          "they are refused: loading them could run code)") from err
     except Exception as err:  # truncated, not a torch file, ...
-        raise ValueError(f"{error} ({err})") from err
+        # torch's legacy reader fails on other data with a bare KeyError (the first byte) or EOFError
+        reason = "not a torch file, or an empty or truncated one" if isinstance(err, (KeyError, EOFError)) else err
+        raise ValueError(f"{error} ({reason})") from err
 
 
 def read_state(path: str | os.PathLike, what: str, map_location: str = "cpu") -> tuple[Any, Any]:
@@ -63,8 +66,14 @@ def load_checkpoint(
     if held and expected and held != expected:
         raise ValueError(f"checkpoint {path} holds a {held} but the model is a {expected}")
     if model is None:
+        if padding:
+            check_padding(padding)  # an override's error is not the file's
         if config is not None:
-            model = build_model(**{**config, **({"padding": padding} if padding else {})})
+            try:
+                model = build_model(**{**config, **({"padding": padding} if padding else {})})
+            except (TypeError, ValueError) as err:  # a key or value this version does not know
+                raise ValueError(f"checkpoint {path}: its config {config} does not build a model here ({err}); "
+                                 "written by another pppcore version?") from err
         elif arch is not None:
             model = build_model(arch, padding or "zeros", **build_kwargs)
         else:

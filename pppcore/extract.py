@@ -50,6 +50,8 @@ def measure_folder(
     ``json_path`` and ``npz_path``, also saved with the model, checkpoint and alignment.
     ``alignment`` overrides the exact one (see :func:`pppcore.metrics.measure_ppp`);
     ``meta`` adds entries to the JSON."""
+    if max_images < 0 or batch_size < 1:
+        raise ValueError(f"max_images must be >= 0 (0: every image) and batch_size >= 1, got {max_images} and {batch_size}")
     files = list_images(images)[: max_images or None]
     results = measure_ppp(
         model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress, alignment=alignment

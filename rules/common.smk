@@ -122,6 +122,22 @@ def check_sizes():
 check_sizes()
 
 
+def check_sources():
+    """Refuse, before any job runs, a tiles folder or training-data root left out: its job
+    would fail only after the jobs before it had run. (tiles.xyz's empty url_templates and
+    boxes are left to the tiles job: config/paper.yaml ships them empty, to be filled in,
+    and its dry run shows the plan.)"""
+    if config["tiles"]["source"] == "folder" and not config["tiles"]["folder"]:
+        raise ValueError("tiles.folder is required for tiles.source folder")
+    for task in sorted({TRAIN["archs"][arch]["task"] for arch in ARCHS}):
+        data = TRAIN["data"][task]
+        if data["source"] != "procedural" and not data["root"]:
+            raise ValueError(f"train.data.{task}.root is required for source {data['source']!r}")
+
+
+check_sources()
+
+
 def ppp_base(size):
     return f"{R}/ppp/{size}px"
 

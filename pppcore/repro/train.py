@@ -78,6 +78,11 @@ class TrainConfig:
     memory_format: str = default("train", "memory_format")  # contiguous | channels_last
 
     def __post_init__(self) -> None:
+        for key, value, least in (("epochs", self.epochs, 1), ("ckpt_every", self.ckpt_every, 1), ("batch_size", self.batch_size, 1)):
+            if value < least:  # the schema's minimums, for a TrainConfig built outside the workflow (the CLI)
+                raise ValueError(f"{key} must be >= {least}, got {value}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.task not in METRICS:
             raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(METRICS)}")
         if self.validate not in VALIDATE:

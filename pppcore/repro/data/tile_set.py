@@ -22,6 +22,9 @@ def build_tile_set(tiles: Mapping[str, Any], out_dir: str | os.PathLike) -> None
         from .tiles import download_tiles, mosaic_specs
 
         xyz = with_defaults(cfg["xyz"], "tiles.xyz")
+        missing = [f"tiles.xyz.{key}" for key in ("url_templates", "boxes") if not xyz[key]]
+        if missing:
+            raise ValueError(f"{' and '.join(missing)} must not be empty for tiles.source xyz")
         download_tiles(xyz["url_templates"], mosaic_specs(xyz["boxes"], xyz["zoom"], cfg["size"], cfg["n"]), out_dir, out_dir / "cache",
                        timeout=(10.0, xyz["timeout_s"]), retries=xyz["retries"], min_interval=xyz["min_interval_s"])
     elif cfg["source"] == "folder":

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .io import torch_save
+from .io import REBUILD, torch_save
 from .models import PPPModel, build_model
 from .padding import check_padding
 
@@ -31,7 +31,7 @@ def safe_load(path: str | os.PathLike, error: str, map_location: Any = "cpu") ->
     except Exception as err:  # truncated, not a torch file, ...
         # torch's legacy reader fails on other data with a bare KeyError (the first byte) or EOFError
         reason = "not a torch file, or an empty or truncated one" if isinstance(err, (KeyError, EOFError)) else err
-        raise ValueError(f"{error} ({reason})") from err
+        raise ValueError(f"{error} ({reason}); if a workflow job wrote it, {REBUILD}") from err
 
 
 def read_state(path: str | os.PathLike, what: str, map_location: str = "cpu") -> tuple[Any, Any]:

@@ -88,6 +88,31 @@ def write_json(path: str | os.PathLike, payload: Any) -> None:
     write_text(path, json.dumps(json_safe(payload), indent=2, allow_nan=False) + "\n")
 
 
+REBUILD = "delete it and rerun the same snakemake target: the job that writes it runs again"
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file a job wrote; a truncated or damaged one is an error naming it and the fix."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not complete JSON ({err}); {REBUILD}") from err
+
+
+def read_npz(path: str | os.PathLike) -> dict[str, Any]:
+    """Every array of an ``.npz`` a job wrote; a truncated one (its zip directory sits at the
+    end, so any cut is seen) is an error naming it and the fix."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as err:
+        raise ValueError(f"{path}: not a complete .npz ({err}); {REBUILD}") from err
+
+
 def write_npz(path: str | os.PathLike, arrays: dict[str, Any]) -> None:
     """``arrays`` as a compressed ``.npz`` that ``np.load`` reads, byte-identical for equal
     arrays: ``np.savez_compressed`` stamps each member with the wall clock, this with 1980-01-01."""

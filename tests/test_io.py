@@ -85,3 +85,28 @@ def test_a_full_disk_fails_the_write_cleanly_and_the_retry_succeeds(tmp_path, mo
         assert torch.equal(torch.load(target, weights_only=True)["x"], torch.arange(1000.0))
     else:
         assert json.loads(target.read_text()) == {"x": list(range(10))}
+
+
+def test_every_file_a_later_job_reads_refuses_a_truncated_copy_by_name(tmp_path):
+    """A PPP JSON / NPZ, a BHV JSON and a checkpoint cut short after the fact: each reader names
+    the file and says how to rebuild it; none returns a number."""
+
+    from pppcore import build_model
+    from pppcore.checkpoint import load_checkpoint, save_checkpoint
+    from pppcore.io import write_json
+    from pppcore.repro import plots, table1, tables
+
+    files = {"ppp.json": lambda p: write_json(p, {"config": {"arch": "vgg19", "padding": "zeros"}, "layers": {"block5": {"mae_ppp": 0.5}}}),
+             "ppp.npz": lambda p: write_npz(p, {"block5/channel_mean": np.ones((4, 4), dtype=np.float32)}),
+             "bhv.json": lambda p: write_json(p, {"padding": "zeros", "conv_type": "full", "background": "black", "trials": [{"trial": 0}]}),
+             "epoch_002.pt": lambda p: save_checkpoint(p, build_model("vgg19", "zeros", num_classes=10, width=0.125))}
+    readers = {"ppp.json": lambda p: tables.collect([p]), "ppp.npz": plots.load_maps, "bhv.json": lambda p: table1.collect([p]),
+               "epoch_002.pt": load_checkpoint}
+    for name, write in files.items():
+        path = tmp_path / name
+        write(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])  # a disk that filled, a copy cut short
+        with pytest.raises(ValueError, match="rerun the same snakemake target") as err:
+            readers[name](path)
+        assert str(path) in str(err.value), name

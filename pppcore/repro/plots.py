@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..io import atomic_path
+from ..io import atomic_path, read_npz
 
 if TYPE_CHECKING:
     from .surfaces import ChannelSurfaces
@@ -58,8 +58,7 @@ def fig5_chronological(df: pd.DataFrame) -> Figure:
 
 def load_maps(npz_path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Channel-mean PPP maps of one extraction NPZ, keyed by LoI name, in depth order."""
-    with np.load(npz_path) as npz:
-        return {key.split("/")[0]: npz[key] for key in npz.files if key.endswith("/channel_mean")}
+    return {key.split("/")[0]: value for key, value in read_npz(npz_path).items() if key.endswith("/channel_mean")}
 
 
 def fig4_grid(maps: dict[tuple[str, str, str], dict[str, np.ndarray]], lois: tuple[int, ...] = (3, 4)) -> Figure:

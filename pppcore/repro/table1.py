@@ -14,13 +14,13 @@ and a column whose rows all print the same value gets no mark.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable
 
 import pandas as pd
 
+from ..io import read_json
 from ..padding import PADDINGS
 from .claims import NA, claim_row
 from .paper import paper_bhv, paper_table1
@@ -44,8 +44,7 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     :data:`LEGACY_SPLIT` when a JSON has none)."""
     rows = []
     for path in json_paths:
-        with open(path) as f:
-            job = json.load(f)
+        job = read_json(path)
         try:
             head = {"split": job.get("split", LEGACY_SPLIT), **{k: job[k] for k in ("padding", "conv_type", "background")}}
             if not job["trials"]:

@@ -9,7 +9,6 @@ models' strongest and weakest position response per metric are red and blue.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable
@@ -17,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..io import nan_if_null
+from ..io import nan_if_null, read_json
 from ..metrics import READINGS, SIGMAS, check_reading
 from .paper import paper_table2
 
@@ -36,8 +35,7 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """
     rows = []
     for path in json_paths:
-        with open(path) as f:
-            meta = json.load(f)
+        meta = read_json(path)
         cfg = meta["config"]
         has_perf = meta.get("performance") is not None
         performance = meta["performance"] if has_perf else meta.get("val_acc")
@@ -65,8 +63,7 @@ def collect_posenet(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """One row per (checkpoint, trial) from PosENet JSONs; ``null`` (NaN) stays NaN."""
     rows = []
     for path in json_paths:
-        with open(path) as f:
-            meta = json.load(f)
+        meta = read_json(path)
         if not meta.get("trials"):
             raise ValueError(f"{path}: no PosENet trials (expected a non-empty 'trials' list)")
         for t in meta["trials"]:

@@ -163,7 +163,9 @@ def measure_job(folder, kind):
 def all_metrics(epochs=None, sizes=None):
     """Every extraction output (JSON) over the run grid, ``epochs`` (default: all) and
     ``sizes`` (default: every measurement size)."""
-    return [f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json" for size in sizes or SIZES for a, p in GRID for s in seeds_of(p) for e in epochs or ckpt_epochs()]
+    return [
+        f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json" for size in sizes or SIZES for a, p in GRID for s in seeds_of(p) for e in epochs or ckpt_epochs()
+    ]
 
 
 def posenet_outputs():

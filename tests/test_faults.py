@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import MICRO, snakemake, workflow_copy
+from helpers import MICRO, ROOT, snakemake, workflow_copy
 
 # What later jobs and the user read: compared byte for byte with an uninterrupted run.
 COMPARED = ("tables/*.csv", "ppp/**/*.json", "ppp/**/*.npz", "posenet/**/*.json", "bhv/**/*.csv", "bhv/**/*.json")
@@ -28,6 +29,15 @@ MOMENTS = (
     (signal.SIGKILL, "PosENet", "logs/posenet/*.log"),
     (signal.SIGKILL, "figures", "logs/fig*.log"),
 )
+
+
+def user_checkout(folder: Path) -> Path:
+    """A workflow copy with profiles/, as a clone has it: profiles/default's rerun-incomplete is
+    part of the README's recovery command (without it, a killed job's outputs stop the rerun)."""
+    folder.mkdir()
+    wf = workflow_copy(folder)
+    shutil.copytree(ROOT / "profiles", wf / "profiles")
+    return wf
 
 
 def start(wf: Path, *args: str) -> subprocess.Popen:
@@ -80,15 +90,13 @@ def timeless(path: Path) -> bytes:
 
 @pytest.mark.slow
 def test_killed_at_every_stage_and_resumed_gives_the_uninterrupted_bytes(tmp_path):
-    (tmp_path / "reference").mkdir()
-    (tmp_path / "interrupted").mkdir()
-    reference = workflow_copy(tmp_path / "reference")
+    reference = user_checkout(tmp_path / "reference")
     snakemake(reference, "all")
     expected = outputs(reference / "results")
     assert any(k.startswith("ppp/") for k in expected) and any(k.startswith("posenet/") for k in expected)
     assert any(k.startswith("tables/") for k in expected)
 
-    wf = workflow_copy(tmp_path / "interrupted")
+    wf = user_checkout(tmp_path / "interrupted")
     results = wf / "results"
     for sig, moment, mark in MOMENTS:
         proc = start(wf, "all")

@@ -52,6 +52,8 @@ def step_seconds(model, opt, x, y, steps: int) -> float:
         opt.zero_grad()
         loss.backward()
         opt.step()
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss {loss.item()}")
     return (time.process_time() - tic) / steps
 
 

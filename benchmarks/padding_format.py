@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import time
 import types
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import yaml
+from memory_format import step_seconds
 
 from pppcore import build_model
 from pppcore.alignment import input_size_for
@@ -74,19 +74,6 @@ def build(arch: str, padding: str, entry: dict) -> torch.nn.Module:
     """The model config.yaml trains (its build options; classification head), NHWC."""
     options = {k: v for k, v in entry.items() if k not in ("width", "task", "paddings", "lr", "zero_init_residual", "init_weights")}
     return build_model(arch, padding, 10, entry["width"], seed=0, **options).to(memory_format=torch.channels_last).train()
-
-
-def step_seconds(model, opt, x, y, steps: int) -> float:
-    """Mean process CPU seconds of one training step over ``steps`` steps."""
-    tic = time.process_time()
-    for _ in range(steps):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"loss {loss.item()}")
-    return (time.process_time() - tic) / steps
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from pppcore.io import write_json
-from pppcore.repro.claims import VERDICTS
-from pppcore.repro.table1 import PREAMBLE, bhv_claims, collect, marks, table1, table1_latex
+from pppcore.repro.claims import VERDICTS, bhv_claims
+from pppcore.repro.table1 import PREAMBLE, collect, marks, table1, table1_latex
 
 # (padding, conv type) -> per background: two trials of (similar, dissimilar, inconsistency)
 TRIALS = {
@@ -156,7 +156,7 @@ def change(grid: dict, padding: str, conv: str, bg: str, **kw: float) -> dict:
 
 
 def verdicts(table: pd.DataFrame) -> dict[str, dict]:
-    rows = bhv_claims(table, "tiny")
+    rows = bhv_claims(table)
     assert [r["claim"] for r in rows] == list(CLAIMS)
     assert all(r["verdict"] in VERDICTS and r["section"] == "3.2, Table 1" for r in rows)
     return {r["claim"]: r for r in rows}

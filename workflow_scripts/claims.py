@@ -2,10 +2,9 @@
 import pandas as pd
 
 from pppcore.io import log_to, write_text
-from pppcore.repro.claims import claims_latex, claims_markdown, claims_rst, claims_table, provenance
+from pppcore.repro.claims import bhv_claims, claims_latex, claims_markdown, claims_rst, claims_table, provenance
 from pppcore.repro.plots import save
 from pppcore.repro.reading_fit import primary_reading, rule_text
-from pppcore.repro.table1 import bhv_claims
 from pppcore.repro.tables import collect, collect_posenet
 from pppcore.repro.verdict_matrix import verdict_matrix
 

@@ -30,7 +30,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..metrics import SNR_READINGS, ZERO_PPP_REL, check_reading
-from .paper import paper_table2, paper_value
+from .paper import paper_bhv, paper_table1, paper_table2, paper_value
+from .table1 import LEGACY_SPLIT, backgrounds_of, split_rows, splits_of
 
 VERDICTS = ("holds", "does not hold", "not testable at this scale", "not run")
 UNDECIDED = VERDICTS[2:]
@@ -550,3 +551,141 @@ def verdict_line(run: str | os.PathLike) -> str:
     if "id" not in t.columns:
         return f"**{Path(run).name}**: {path} predates claim ids; rerun the claims rule."
     return f"**{Path(run).name}**: {central_summary(t)}."
+
+
+# ---------------------------------------------------------------------------- Table 1 (BHV) claims
+
+BHV_SECTION = "3.2, Table 1"
+BHV_LEARNED = 75.0  # similar accuracy (%) a network must reach to count as trained (binary task: chance 50 %)
+BHV_INCONSISTENT = 10.0  # trajectory inconsistency (%) that counts as position-inconsistent
+# claim text -> (id, the paper's sentence)
+BHV_CLAIMS = {
+    "Grey removes F-Conv zeros' dissimilar advantage": (
+        "bhv/grey-removes-zeros",
+        "In Table 1, we show that the dissimilar test is no longer in favor of F-Conv zeros after changing the background color to grey."),
+    "F-Conv replicate and F-Conv circular are best on grey (dissimilar)": (
+        "bhv/replicate-circular-best",
+        "We also show that F-Conv replicate and F-Conv circular perform best on the dissimilar test, which is different from the original observation."),
+    "Every network is position-inconsistent, even without padding": (
+        "bhv/inconsistent",
+        "Table 1 shows the inconsistent ratio over 228 uniformly sampled trajectories, where all models maintain high inconsistency rates, "
+        "even with a no-padding architecture."),
+}
+
+
+def _net(t: pd.DataFrame, padding: str, conv: str) -> pd.Series | None:
+    if t.empty or "padding" not in t:
+        return None
+    hit = t[(t["padding"] == padding) & (t["conv_type"] == conv)]
+    return None if hit.empty else hit.iloc[0]
+
+
+def _has(t: pd.DataFrame, bg: str) -> bool:
+    return f"{bg}_trials" in t and bool((t[f"{bg}_trials"].fillna(0) > 0).any())
+
+
+def _name(r: pd.Series) -> str:
+    return f"({r['padding']}, {r['conv_type']})"
+
+
+def _ran(r: pd.Series, bg: str) -> bool:
+    return not (pd.isna(r.get(f"{bg}_trials")) or r[f"{bg}_trials"] <= 0 or pd.isna(r.get(f"{bg}_dissimilar_mean")))
+
+
+def _unlearned(rows: list[tuple[pd.Series, str]]) -> list[str]:
+    """``(row, background)`` pairs whose similar accuracy mean is below :data:`BHV_LEARNED`."""
+    return [f"{_name(r)} {bg} similar {r[f'{bg}_similar_mean']:.2f} %" for r, bg in rows if not r[f"{bg}_similar_mean"] >= BHV_LEARNED]
+
+
+def _missing(t: pd.DataFrame, split: str, nets: list[tuple[str, str]], bgs: list[str]) -> str:
+    """Why a claim cannot be judged: the rows and backgrounds this split lacks ("" if none)."""
+    gone = [f"({p}, {c})" for p, c in nets if _net(t, p, c) is None]
+    gone += [f"background {bg}" for bg in bgs if not _has(t, bg)]
+    gone += [f"({p}, {c}) on {bg}" for p, c in nets for bg in bgs if _has(t, bg) and _net(t, p, c) is not None and not _ran(_net(t, p, c), bg)]
+    return f"split {split} lacks " + ", ".join(gone) if gone else ""
+
+
+def _bhv_row(claim: str, paper: str, ours: str, reading: str, verdict: str, why: str) -> dict:
+    """A claims-table row of a Table 1 claim: its id and the paper's sentence, no size (the BHV
+    test has none)."""
+    claim_id, sentence = BHV_CLAIMS[claim]
+    return claim_row(claim_id, BHV_SECTION, claim, sentence, paper, ours, reading, NA, verdict, NA, why)
+
+
+def bhv_claims(table: pd.DataFrame) -> list[dict]:
+    """The paper's Table 1 claims (Sec 3.2), judged on the first split of ``table`` (Table 1
+    as written by :func:`.table1.table1`, e.g. its CSV read back). The claims table states
+    the scale once, not per row."""
+    split = splits_of(table)[0] if len(table) else LEGACY_SPLIT
+    t = split_rows(table, split)
+    learned = f"networks count as trained at similar accuracy mean >= {BHV_LEARNED:g} % (binary task, chance 50 %)"
+    dis_reading = f"BHV dissimilar accuracy, split {split}"
+    rows = []
+
+    # a. Grey removes F-Conv zeros' dissimilar advantage.
+    claim = "Grey removes F-Conv zeros' dissimilar advantage"
+    paper = (f"black {paper_bhv('zeros', 'full', 'black', 'dissimilar'):.2f} -> "
+             f"grey {paper_bhv('zeros', 'full', 'grey', 'dissimilar'):.2f} (F-Conv zeros dissimilar %)")
+    rule = "holds if F-Conv zeros' dissimilar mean is lower on grey than on black and it is not the best F-Conv row on grey"
+    missing = _missing(t, split, [("zeros", "full")], ["black", "grey"])
+    fconv = [r for _, r in t[t["conv_type"] == "full"].iterrows() if _ran(r, "grey")]
+    if not missing and len(fconv) < 2:
+        missing = f"split {split} has no other F-Conv row on grey to compare with"
+    if missing:
+        rows.append(_bhv_row(claim, paper, "--", dis_reading, "not run", f"{missing}; {rule}"))
+    else:
+        z = _net(t, "zeros", "full")
+        best = max(fconv, key=lambda r: r["grey_dissimilar_mean"])
+        ours = (f"black {z['black_dissimilar_mean']:.2f} -> grey {z['grey_dissimilar_mean']:.2f}; "
+                f"best grey F-Conv {best['padding']} {best['grey_dissimilar_mean']:.2f}")
+        low = _unlearned([(z, "black"), *((r, "grey") for r in fconv)])
+        if low:
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+        else:
+            others = [r["grey_dissimilar_mean"] for r in fconv if r["padding"] != "zeros"]
+            ok = z["grey_dissimilar_mean"] < z["black_dissimilar_mean"] and max(others) > z["grey_dissimilar_mean"]
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+
+    # b. F-Conv replicate and F-Conv circular are the best two rows on grey (dissimilar).
+    claim = "F-Conv replicate and F-Conv circular are best on grey (dissimilar)"
+    paper = ", ".join(f"{p} {paper_bhv(p, 'full', 'grey', 'dissimilar'):.2f}" for p in ("replicate", "circular")) + ": the two best rows"
+    rule = "holds if they have the two highest grey dissimilar means among all rows (ties with a third row do not count)"
+    pair = [("replicate", "full"), ("circular", "full")]
+    ran = [r for _, r in t.iterrows() if _ran(r, "grey")]
+    missing = _missing(t, split, pair, ["grey"])
+    if not missing and len(ran) < 3:
+        missing = f"split {split} has no third row on grey to rank against"
+    if missing:
+        rows.append(_bhv_row(claim, paper, "--", dis_reading, "not run", f"{missing}; {rule}"))
+    else:
+        ranked = sorted(ran, key=lambda r: -r["grey_dissimilar_mean"])
+        rep, cir = (_net(t, p, c) for p, c in pair)
+        ours = (f"replicate {rep['grey_dissimilar_mean']:.2f}, circular {cir['grey_dissimilar_mean']:.2f}; top two: "
+                + ", ".join(f"{_name(r)} {r['grey_dissimilar_mean']:.2f}" for r in ranked[:2]))
+        low = _unlearned([(r, "grey") for r in ran])
+        if low:
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+        else:
+            pair_min = min(rep["grey_dissimilar_mean"], cir["grey_dissimilar_mean"])
+            rest = [r["grey_dissimilar_mean"] for r in ran if (r["padding"], r["conv_type"]) not in pair]
+            ok = pair_min > max(rest)
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+
+    # c. Every network is position-inconsistent, even the one without padding.
+    claim = "Every network is position-inconsistent, even without padding"
+    lowest = min(r["value"] for r in paper_table1() if r["metric"] == "inconsistency")
+    paper = (f"no padding {paper_bhv('none', 'valid', 'black', 'inconsistency'):.2f} (black), "
+             f"{paper_bhv('none', 'valid', 'grey', 'inconsistency'):.2f} (grey); every row >= {lowest:.0f} %")
+    rule = f"holds if the no-padding network's inconsistency mean is >= {BHV_INCONSISTENT:g} % on every background"
+    reading = f"BHV trajectory inconsistency, split {split}"
+    bgs = [bg for bg in backgrounds_of(t) if _has(t, bg)]
+    none = _net(t, "none", "valid")
+    missing = _missing(t, split, [("none", "valid")], bgs) if bgs else f"split {split} has no background with trials"
+    if missing:
+        rows.append(_bhv_row(claim, paper, "--", reading, "not run", f"{missing}; {rule}"))
+    else:
+        values = {bg: none[f"{bg}_inconsistency_mean"] for bg in bgs}
+        ours = "no padding " + ", ".join(f"{v:.2f} ({bg})" for bg, v in values.items())
+        ok = all(v >= BHV_INCONSISTENT for v in values.values())
+        rows.append(_bhv_row(claim, paper, ours, reading, "holds" if ok else "does not hold", rule))
+    return rows

@@ -10,6 +10,7 @@ from matplotlib.patches import Rectangle
 
 from pppcore.metrics import SNR_READINGS, ZERO_PPP_REL
 from pppcore.repro.claims import (
+    BHV_CLAIMS,
     COLUMNS,
     NA,
     VERDICTS,
@@ -22,7 +23,6 @@ from pppcore.repro.claims import (
     verdict_line,
 )
 from pppcore.repro.paper import paper_value
-from pppcore.repro.table1 import BHV_CLAIMS
 from pppcore.repro.verdict_matrix import STYLE, cell_codes, matrix_columns, row_notes, verdict_matrix
 
 from helpers import frame

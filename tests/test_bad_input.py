@@ -604,7 +604,7 @@ def _tile_set(tmp: Path) -> Path:
 
 
 def _verify(spoil: Callable[[Path], None]) -> Callable[[Path], Callable[[], Any]]:
-    from pppcore.repro.data.tiles import verify_manifest
+    from pppcore.repro.data.manifest import verify_manifest
 
     def act(tmp: Path) -> Callable[[], Any]:
         out = _tile_set(tmp)
@@ -639,7 +639,7 @@ def _xyz_without_urls(tmp: Path) -> Callable[[], Any]:
 
 
 def _manifest_entry_without_hash(tmp: Path) -> Callable[[], Any]:
-    from pppcore.repro.data.tiles import write_manifest
+    from pppcore.repro.data.manifest import write_manifest
 
     return lambda: write_manifest(tmp / "out", [{"file": "a.png", "width": 64, "height": 64}])
 
@@ -731,8 +731,8 @@ class Finding:
 
 def _stale_tiles_are_not_measured(tmp: Path) -> None:
     from pppcore.images import list_images
+    from pppcore.repro.data.manifest import read_manifest
     from pppcore.repro.data.tile_set import build_tile_set
-    from pppcore.repro.data.tiles import read_manifest
 
     build_tile_set({"source": "synthetic", "n": 3, "size": 64, "seed": 0}, tmp)
     build_tile_set({"source": "synthetic", "n": 2, "size": 64, "seed": 0}, tmp)  # tiles.n lowered: the tiles rule reruns

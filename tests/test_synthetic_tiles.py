@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from pppcore.repro.data.manifest import verify_manifest
 from pppcore.repro.data.synthetic_tiles import synthetic_mosaics, write_synthetic_mosaics
-from pppcore.repro.data.tiles import verify_manifest
 
 
 def test_deterministic_per_seed_and_index():

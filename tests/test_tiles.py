@@ -13,6 +13,7 @@ import pytest
 import requests
 from PIL import Image
 
+from pppcore.repro.data.manifest import verify_manifest
 from pppcore.repro.data.tiles import (
     InvalidTile,
     MosaicSpec,
@@ -24,7 +25,6 @@ from pppcore.repro.data.tiles import (
     mosaic_specs,
     mosaic_tiles,
     validate_tile,
-    verify_manifest,
 )
 
 STALL_S, READ_TIMEOUT_S = 1.0, 0.3

@@ -9,7 +9,7 @@ from typing import Any
 
 from ...images import image_size, list_images
 from ...io import atomic_path, sha256_file
-from .tiles import write_manifest
+from .manifest import write_manifest
 
 
 def index_folder(folder: str | os.PathLike, out_dir: str | os.PathLike, n: int, size: int) -> dict[str, Any]:

@@ -21,7 +21,8 @@ import torch
 from PIL import Image
 
 from ...io import write_bytes
-from .tiles import png_bytes, write_manifest
+from .manifest import write_manifest
+from .tiles import png_bytes
 
 # Earthy field colours (RGB in [0, 1]): forests, meadows, crops, straw, ploughed soil.
 _FIELD_COLOURS = np.array([

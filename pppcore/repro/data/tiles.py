@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import math
 import os
 import random
@@ -27,12 +26,11 @@ import requests
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from ...io import sha256_file, write_bytes, write_json
+from ...io import sha256_file, write_bytes
+from .manifest import read_manifest, write_manifest
 
 TILE_SIZE = 256
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "pppcore-mosaics/1"
-USER_AGENT = "pppcore-ppp-reproduction/0.1 (+research; contact in README)"
+USER_AGENT = "pppcore-ppp-reproduction/0.1 (+research; contact: the repository's issue tracker)"
 _MAX_LAT = 85.0511287798066  # Web-Mercator latitude limit: atan(sinh(pi))
 _TRANSIENT_ERRORS = (
     requests.ConnectionError,
@@ -152,43 +150,6 @@ def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
-
-
-def write_manifest(out_dir: str | os.PathLike, mosaics: list[dict[str, Any]], **meta: Any) -> dict[str, Any]:
-    """Write ``out_dir/manifest.json`` atomically. Each entry needs file, width, height, sha256."""
-    for m in mosaics:
-        missing = {"file", "width", "height", "sha256"} - m.keys()
-        if missing:
-            raise ValueError(f"manifest entry {m.get('file', m)!r} lacks {sorted(missing)}")
-    manifest = {"format": MANIFEST_FORMAT, **meta, "mosaics": mosaics}
-    write_json(Path(out_dir) / MANIFEST, manifest)
-    return manifest
-
-
-def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
-    path = Path(out_dir) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{path}: manifest missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("mosaics"), list):
-        raise ValueError(f"{path}: not a {MANIFEST_FORMAT} manifest")
-    return manifest
-
-
-def verify_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
-    """Recompute every mosaic's sha256; raise ``ValueError`` naming the first bad file."""
-    manifest = read_manifest(out_dir)
-    for m in manifest["mosaics"]:
-        path = Path(out_dir) / m["file"]
-        if not path.is_file():
-            raise ValueError(f"{path}: listed in {MANIFEST} but missing")
-        digest = sha256_file(path)
-        if digest != m["sha256"]:
-            raise ValueError(f"{path}: sha256 {digest[:16]}... does not match the manifest's {m['sha256'][:16]}...")
-    return manifest
 
 
 # --------------------------------------------------------------------------- client

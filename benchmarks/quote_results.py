@@ -1,24 +1,23 @@
-"""The README's result blocks, rendered from committed artifacts only (never typed by hand).
+"""Result blocks of the README and the docs, rendered from committed artifacts only (never typed).
 
 Each block sits between ``<!-- BEGIN generated:NAME -->`` and ``<!-- END generated:NAME -->``
-in README.md (or docs/readings.md: ``sigma_readings``, ``central_verdict``) and is rebuilt
-from its CSV:
+in the files :data:`BLOCKS` names for it, and is rebuilt from committed files under
+``benchmarks/results/`` (each builder's docstring or the block's first line names its CSV):
 
-- ``claims``: ``benchmarks/results/tiny_run/claims.csv`` (the claims table of the named run);
-- ``verdicts``: the central claim's verdict, one line per committed run
-  (``benchmarks/results/{central_run,tiny_run}/claims.csv``);
-- ``init``: ``benchmarks/results/init_protocols_tiny.csv`` (``benchmarks/init_protocols.py``);
-- ``small``: ``benchmarks/results/small_scale_estimate.csv`` (``benchmarks/small_scale_estimate.py``);
-- ``budgets``: ``benchmarks/results/bench_workflow.csv`` (``benchmarks/bench_workflow.py``);
-- ``profile``: ``benchmarks/results/profile_jobs.csv`` (``benchmarks/profile_jobs.py``);
-- ``efficiency``: ``benchmarks/results/flop_efficiency.csv`` (``benchmarks/flop_efficiency.py``);
-- ``vgg_lr``: ``benchmarks/results/vgg_init_lr.csv`` (``benchmarks/vgg_init_lr.py``);
-- ``effnet_lr``: ``benchmarks/results/efficientnet_init_lr.csv`` (``benchmarks/efficientnet_init_lr.py``);
-- ``conversion``: ``benchmarks/results/bench_conversion_cpu.csv`` (``benchmarks/bench_conversion.py``);
-- ``bn_stats``: ``benchmarks/results/tiny_run{,_calibrated}/readings.csv`` (the tiny run's
-  checkpoints measured as saved and with calibrated BatchNorm statistics).
+- README.md: ``scales`` (tiny / central / paper: command, plan, measured time, hardware; from
+  ``dry_run_jobs.csv`` and ``bench_workflow.csv``) and ``runs`` (one verdict line per committed
+  run, from its ``claims.csv`` / ``claims.md``, linking to docs/results.md);
+- docs/results.md: ``run_sections`` (each run's scale and central-claim verdict), ``claims`` and
+  ``central_claims`` (the claims tables of ``tiny_run`` and ``central_run``), ``init``,
+  ``vgg_lr``, ``effnet_lr``, ``bn_stats`` (the init protocols and the tiny run as saved vs
+  calibrated);
+- docs/performance.md: ``budgets``, ``profile``, ``efficiency``, ``posenet_speed``,
+  ``padding_speed``, ``resize_cache``, ``bench_ppp``, ``conversion``;
+- docs/workflow.md: ``jobs`` (every scale's dry-run job stats, ``dry_run_jobs.csv``, written by
+  ``benchmarks/dry_run_jobs.py``); docs/cluster.md: ``paper_jobs``, ``small``;
+- docs/readings.md: ``sigma_readings``, ``central_fit``, ``central_verdict``.
 
-Usage: python benchmarks/quote_results.py [--check]   (--check: exit 1 if README.md differs)
+Usage: python benchmarks/quote_results.py [--check]   (--check: exit 1 if any file differs)
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -195,21 +195,157 @@ SPEED_BLOCKS = {  # issue 26: what each change saves, and how far its numbers mo
 }
 
 
-BLOCKS = {
-    **SPEED_BLOCKS,
-    "conversion": conversion_block,
-    "vgg_lr": vgg_lr_block, "effnet_lr": effnet_lr_block, "bn_stats": bn_stats_block, "claims": claims_block, "init": init_block,
-    "verdicts": verdicts_block,
-    "small": small_block, "budgets": budgets_block, "profile": profile_block, "efficiency": efficiency_block,
+RUNS = ("tiny_run", "central_run", "tiny_run_calibrated")  # every committed run, in the order the README lists them
+CENTRAL_ARCHS = ("vgg19", "resnet50")
+VERDICT_ORDER = ("holds", "does not hold", "not testable at this scale", "not run")
+# scale -> (command, the bench_workflow.csv row of its measured wall time or None, hardware)
+SCALES = {
+    "tiny": ("snakemake --cores all all", "default config, all (wall)", "CPU"),
+    "central": ("snakemake --cores 2 --configfile config/central.yaml central", "central config (config/central.yaml), central (wall)", "CPU"),
+    "paper": ("snakemake all --profile profiles/slurm --configfile config/paper.yaml", None, "SLURM, 1 GPU per torch job"),
 }
 
 
-DOCS_BLOCKS = {"sigma_readings": sigma_readings_block, "central_fit": central_fit_block, "central_verdict": verdicts_block}
-# file -> its blocks: every generated block of the repository, rendered from committed artifacts.
-FILES = {README: BLOCKS, ROOT / "docs" / "readings.md": DOCS_BLOCKS}
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
 
 
-def render(text: str, blocks: dict = BLOCKS, name_of_file: str = "README.md") -> str:
+def scales_block() -> str:
+    """The README's scale table: the command, what its dry run plans (``dry_run_jobs.csv``), the
+    measured wall time (``bench_workflow.csv``) and the hardware it was measured on."""
+    jobs = pd.read_csv(RESULTS / "dry_run_jobs.csv")
+    bench = pd.read_csv(RESULTS / "bench_workflow.csv", keep_default_na=False).set_index("run")
+    rows = []
+    for scale, (command, row, hardware) in SCALES.items():
+        plan = jobs[jobs["scale"] == scale].set_index("rule")["jobs"]
+        grid = f"{plan.get('train', 0):,} trainings, {plan.sum():,} jobs"
+        if row is None:
+            time = "not run here (GPU-hours: [cluster](docs/cluster.md))"
+        else:
+            r = bench.loc[row]
+            time, hardware = f"{_minutes(float(r.seconds))} (`{r.commit}`)", f"{r.cores}-core {hardware}"
+        rows.append([scale, f"`{command}`", grid, time, hardware])
+    return _md(rows, ["scale", "command", "plan (dry run)", "wall time", "hardware"])
+
+
+def _claims(run: str) -> tuple[pd.DataFrame, str]:
+    t = pd.read_csv(RESULTS / run / "claims.csv", keep_default_na=False)
+    run_line = next((x for x in (RESULTS / run / "claims.md").read_text().splitlines() if x.startswith("Run:")), "")
+    return t, run_line
+
+
+def _central(t: pd.DataFrame) -> pd.DataFrame:
+    archs = "|".join(CENTRAL_ARCHS)
+    if "id" in t.columns:
+        return t[t["id"].astype(str).str.match(rf"train-snr/({archs})/")]
+    # claims tables from before claim ids: the claim text names the cell
+    return t[t["claim"].astype(str).str.contains(rf"SNR-PPP trained > init at LoI 4 \((?:{archs}),", regex=True)]
+
+
+def _counts(verdicts: pd.Series) -> str:
+    c = verdicts.value_counts()
+    return ", ".join(f"{int(c[v])} {v}" for v in VERDICT_ORDER if c.get(v, 0))
+
+
+def _scale_of(run_line: str) -> str:
+    scale = run_line.removeprefix("Run: ").split(":", 1)[0]
+    bn = re.search(r"BN (\w+)", run_line)
+    commit = re.search(r"commit (\w+)", run_line)
+    return ", ".join(x for x in (scale, bn and f"BN {bn.group(1)}", commit and f"commit `{commit.group(1)}`") if x)
+
+
+def runs_block() -> str:
+    """The README's verdict lines: one per committed run, its central claim and all its claims."""
+    lines = []
+    for run in RUNS:
+        t, run_line = _claims(run)
+        central = _central(t)
+        lines.append(f"- **{run}** ({_scale_of(run_line)}): central claim (Sec 4.1, SNR-PPP trained > init, VGG19 and "
+                     f"ResNet50) {_counts(central['verdict'])} of {len(central)} cells; all {len(t)} claims: {_counts(t['verdict'])}. "
+                     f"[Details](docs/results.md#{run})")
+    return "\n".join(lines)
+
+
+def run_sections_block() -> str:
+    """docs/results.md: a section per committed run with its scale and the central claim's verdict."""
+    from pppcore.repro.claims import verdict_line
+
+    parts = []
+    for run in RUNS:
+        t, run_line = _claims(run)
+        central = _central(t)
+        text = verdict_line(RESULTS / run) if "id" in t.columns else (
+            f"**{run}**: SNR-PPP trained > init (Sec 4.1) under the reading {central['reading'].iloc[0]}: "
+            f"{_counts(central['verdict'])} of {len(central)} (arch, padding) cells (a claims table from before claim ids).")
+        parts.append(f"### {run}\n\n{run_line}\n\nAll {len(t)} claims: {_counts(t['verdict'])}. Files: "
+                     f"`benchmarks/results/{run}/`.\n\n{text}")
+    return "\n\n".join(parts)
+
+
+def jobs_block() -> str:
+    """Every scale's dry run: jobs per rule (``dry_run_jobs.csv``)."""
+    t = pd.read_csv(RESULTS / "dry_run_jobs.csv")
+    wide = t.pivot_table(index="rule", columns="scale", values="jobs", aggfunc="sum").reindex(columns=list(SCALES))
+    rows = [[f"`{rule}`", *("" if pd.isna(v) else str(int(v)) for v in r)] for rule, r in wide.iterrows()]
+    rows.append(["**total**", *(str(int(wide[c].sum())) for c in wide.columns)])
+    return "`benchmarks/results/dry_run_jobs.csv`, from `snakemake -n`:\n\n" + _md(rows, ["rule", *wide.columns])
+
+
+def paper_jobs_block() -> str:
+    """The paper-scale dry run: jobs per rule."""
+    t = pd.read_csv(RESULTS / "dry_run_jobs.csv")
+    t = t[t["scale"] == "paper"].sort_values(["jobs", "rule"], ascending=[False, True])
+    rows = [[f"`{r.rule}`", str(r.jobs)] for r in t.itertuples()]
+    return (f"`snakemake {t['target'].iloc[0]} -n --configfile {t['config'].iloc[0]}` plans **{t['jobs'].sum():,}** jobs "
+            "(`benchmarks/results/dry_run_jobs.csv`):\n\n" + _md(rows, ["rule", "jobs"]))
+
+
+README_MD, RESULTS_MD, PERFORMANCE_MD = README, DOCS / "results.md", DOCS / "performance.md"
+WORKFLOW_MD, CLUSTER_MD, READINGS_MD = DOCS / "workflow.md", DOCS / "cluster.md", DOCS / "readings.md"
+
+# block -> (the files it is written into, its builder): every generated block of the repository.
+BLOCKS = {
+    "scales": ((README_MD,), scales_block),
+    "runs": ((README_MD,), runs_block),
+    "run_sections": ((RESULTS_MD,), run_sections_block),
+    "claims": ((RESULTS_MD,), claims_block),
+    "central_claims": ((RESULTS_MD,), lambda: claims_block("central_run")),
+    "init": ((RESULTS_MD,), init_block),
+    "vgg_lr": ((RESULTS_MD,), vgg_lr_block),
+    "effnet_lr": ((RESULTS_MD,), effnet_lr_block),
+    "bn_stats": ((RESULTS_MD,), bn_stats_block),
+    "budgets": ((PERFORMANCE_MD,), budgets_block),
+    "profile": ((PERFORMANCE_MD,), profile_block),
+    "efficiency": ((PERFORMANCE_MD,), efficiency_block),
+    **{name: ((PERFORMANCE_MD,), build) for name, build in SPEED_BLOCKS.items()},
+    "conversion": ((PERFORMANCE_MD,), conversion_block),
+    "jobs": ((WORKFLOW_MD,), jobs_block),
+    "paper_jobs": ((CLUSTER_MD,), paper_jobs_block),
+    "small": ((CLUSTER_MD,), small_block),
+    "sigma_readings": ((READINGS_MD,), sigma_readings_block),
+    "central_fit": ((READINGS_MD,), central_fit_block),
+    "central_verdict": ((READINGS_MD,), verdicts_block),
+}
+
+
+def files() -> dict[Path, dict[str, callable]]:
+    """file -> {block: builder}, from :data:`BLOCKS`."""
+    out: dict[Path, dict[str, callable]] = {}
+    for name, (paths, build) in BLOCKS.items():
+        for path in paths:
+            out.setdefault(path, {})[name] = build
+    return out
+
+
+MARKER = re.compile(r"<!-- BEGIN generated:([A-Za-z0-9_]+) -->")
+
+
+def render(text: str, blocks: dict, name_of_file: str = "README.md") -> str:
+    """``text`` with every block of ``blocks`` rebuilt; a block missing from the text, or a
+    generated block in the text that ``blocks`` does not build, is an error naming it."""
+    unknown = sorted(set(MARKER.findall(text)) - set(blocks))
+    if unknown:
+        raise ValueError(f"{name_of_file} has block(s) {', '.join(unknown)} that quote_results.BLOCKS does not build for it")
     for name, build in blocks.items():
         pattern = re.compile(rf"(<!-- BEGIN generated:{name} -->\n).*?(<!-- END generated:{name} -->)", re.S)
         if not pattern.search(text):
@@ -221,10 +357,10 @@ def render(text: str, blocks: dict = BLOCKS, name_of_file: str = "README.md") ->
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="exit 1 when README.md is not what the artifacts render")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a file is not what the artifacts render")
     args = ap.parse_args()
     stale = []
-    for path, blocks in FILES.items():
+    for path, blocks in files().items():
         text = path.read_text()
         new = render(text, blocks, path.relative_to(ROOT).as_posix())
         if new != text:

@@ -277,7 +277,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     section = yaml.safe_load((ROOT / "config.yaml").read_text())["bhv"]
-    cfg = BHVConfig.from_dict({k: v for k, v in section.items() if k not in GRID_KEYS})
+    cfg = BHVConfig.from_config({k: v for k, v in section.items() if k not in GRID_KEYS})
     backgrounds, split = section["backgrounds"], section["splits"][0]
     if args.rounding_check:
         return rounding_check(cfg, split)

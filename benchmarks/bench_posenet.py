@@ -27,7 +27,8 @@ import torch
 import yaml
 
 from pppcore import build_model
-from pppcore.repro.posenet import FeatureCache, config_from, run_trials
+from pppcore.repro.config import PosENetConfig
+from pppcore.repro.posenet import FeatureCache, run_trials
 
 from report_table import print_and_write  # benchmarks/ (the script's own folder)
 
@@ -94,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
-    cfg = config_from(config["posenet"])
+    cfg = PosENetConfig.from_config(config["posenet"])
     reference = reference_module()
     rows = []
     for arch in args.archs:

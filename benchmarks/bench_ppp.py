@@ -75,7 +75,7 @@ def config() -> dict:
 
 def build(arch: str, cfg: dict) -> PPPModel:
     """``arch`` as config.yaml's ``train.archs`` builds it (width, build options), zeros padding, eval."""
-    from pppcore.repro.train import TrainConfig  # the training job's reading of the arch entry
+    from pppcore.repro.config import TrainConfig  # the training job's reading of the arch entry
 
     t = cfg["train"]
     recipe = {k: v for k, v in t.items() if k not in ("archs", "paddings", "seeds", "data", "none_seeds")}

@@ -166,9 +166,11 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
     """One job of each type of the default config: name -> (callable, phase spec). ``run``
     is a finished default run (a trained VGG19 checkpoint and the tiles); outputs go to ``tmp``."""
     from pppcore.extract import extract_sizes
-    from pppcore.repro.bhv import BHVConfig, run_variant
-    from pppcore.repro.posenet import config_from, posenet_checkpoint
-    from pppcore.repro.train import TrainConfig, train_job
+    from pppcore.repro.bhv import run_variant
+    from pppcore.repro.config import BHVConfig, PosENetConfig, TrainConfig
+    from pppcore.repro.grid import epoch_name
+    from pppcore.repro.posenet import posenet_checkpoint
+    from pppcore.repro.train import train_job
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     t = cfg["train"]
@@ -179,12 +181,12 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
         raise SystemExit(f"{ckpt} not found: run the default workflow first (or pass --run)")
     sizes = list(dict.fromkeys(cfg["ppp"].get("input_sizes") or [224, t["image_size"]]))
     data_fns = ["pppcore.repro.data.procedural:ObjectShapes.__getitem__", "pppcore.repro.data.salient:SalientObjects.__getitem__"]
-    train_cfg = TrainConfig.from_config("vgg19", "zeros", 0, t["archs"]["vgg19"], recipe)
+    train_cfg = TrainConfig.from_config("vgg19", "zeros", 0, t["archs"]["vgg19"], recipe, t["data"]["classification"])
 
     def train() -> None:
         state = tmp / "state"
         shutil.rmtree(state, ignore_errors=True)  # a fresh start every call
-        train_job(train_cfg, t["data"]["classification"], recipe, state, [tmp / f"epoch_{e:03d}.pt" for e in train_cfg.checkpoint_epochs()], tmp / "log.csv")
+        train_job(train_cfg, state, [tmp / epoch_name(e, ".pt") for e in train_cfg.checkpoint_epochs()], tmp / "log.csv")
 
     return {
         "train (vgg19, zeros)": (
@@ -199,12 +201,12 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
              "image loading": ["pppcore.metrics:big_crops"],
              "forward + metric": ["pppcore.extract:measure_ppp"], "results I/O": ["pppcore.extract:save_results"]}),
         "posenet (vgg19 zeros, last epoch)": (
-            lambda: posenet_checkpoint(ckpt, tiles, config_from(cfg["posenet"]), tmp / "pos.json"),
+            lambda: posenet_checkpoint(ckpt, tiles, PosENetConfig.from_config(cfg["posenet"]), tmp / "pos.json"),
             {"checkpoint load": ["pppcore.checkpoint:load_checkpoint"], "image windows": ["pppcore.repro.posenet:crops"],
              "backbone features": ["pppcore.repro.posenet:FeatureCache.from_model"],
              "PEM trials": ["pppcore.repro.posenet:run_trials"]}),
         "bhv (zeros, F-Conv, black)": (
-            lambda: run_variant("zeros", "full", "black", BHVConfig.from_dict(cfg["bhv"]), split=cfg["bhv"]["splits"][0]),
+            lambda: run_variant("zeros", "full", "black", BHVConfig.from_config(cfg["bhv"]), split=cfg["bhv"]["splits"][0]),
             {"data": ["pppcore.repro.bhv:make_splits"], "training": ["pppcore.repro.bhv:fit"],
              "test accuracy": ["pppcore.repro.bhv:evaluate"], "trajectories": ["pppcore.repro.bhv:inconsistency"]}),
     }

@@ -32,6 +32,7 @@ from pppcore.repro.bhv import BHVNet
 from pppcore.repro.config import with_defaults
 from pppcore.repro.data.procedural import ObjectShapes
 from pppcore.repro.data.salient import SalientObjects
+from pppcore.repro.grid import checkpoint_epochs
 
 from report_table import print_and_write
 
@@ -89,7 +90,7 @@ def main() -> None:
     train, ppp, pos, bhv = (with_defaults(cfg.get(k), k) for k in ("train", "ppp", "posenet", "bhv"))
     archs = cfg["train"]["archs"]
     seeds, epochs = len(train["seeds"]), train["epochs"]
-    checkpoints = len({0, epochs, *range(train["ckpt_every"], epochs + 1, train["ckpt_every"])})
+    checkpoints = len(checkpoint_epochs(epochs, train["ckpt_every"]))
     start = startup_seconds("torch, pppcore, pppcore.repro.train")
     rows, totals = [], {"gpu_s": 0.0, "jobs": 0, "data_cpu_s": 0.0, "cpu_s": 0.0}
     for arch, entry in archs.items():

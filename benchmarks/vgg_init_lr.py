@@ -16,7 +16,9 @@ import yaml
 from profile_jobs import ROOT
 
 from pppcore import build_model
-from pppcore.repro.train import TrainConfig, train_job
+from pppcore.repro.config import TrainConfig
+from pppcore.repro.grid import epoch_name
+from pppcore.repro.train import train_job
 
 from report_table import print_and_write
 
@@ -50,11 +52,11 @@ def tiny_training_log(arch: str, entry: dict) -> list[dict]:
     t = yaml.safe_load((ROOT / "config.yaml").read_text())["train"]
     recipe = {k: v for k, v in t.items() if k not in ("archs", "paddings", "seeds", "data")}
     recipe["validate"] = "every_epoch"
-    cfg = TrainConfig.from_config(arch, "zeros", 0, entry, recipe)
+    cfg = TrainConfig.from_config(arch, "zeros", 0, entry, recipe, t["data"]["classification"])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        ckpts = [tmp / f"epoch_{e:03d}.pt" for e in cfg.checkpoint_epochs()]
-        return train_job(cfg, t["data"]["classification"], recipe, tmp / "state", ckpts, tmp / "log.csv")
+        ckpts = [tmp / epoch_name(e, ".pt") for e in cfg.checkpoint_epochs()]
+        return train_job(cfg, tmp / "state", ckpts, tmp / "log.csv")
 
 
 if __name__ == "__main__":

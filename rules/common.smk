@@ -7,10 +7,19 @@
 
 from pathlib import Path
 
-import csv
-import importlib.util
-
 import yaml
+
+from pppcore.repro.config import PPPConfig
+from pppcore.repro.grid import (
+    CLAMPED,
+    checkpoint_epochs,
+    measure_sizes,
+    min_input_sizes,
+    posenet_epochs,
+    ppp_root,
+    run_file,
+    run_label,
+)
 
 R = config["results"]
 # The torch steps' conda env (--sdm conda): unpinned for local runs, the CUDA build for the
@@ -80,36 +89,31 @@ def arch_data(wildcards):
 
 
 def ckpt_epochs():
-    """Epoch 0 (init), every ckpt_every epochs, and the last epoch."""
-    every, last = TRAIN["ckpt_every"], TRAIN["epochs"]
-    return sorted({0, last, *range(every, last + 1, every)})
+    """Epoch 0 (init), every ckpt_every epochs, and the last epoch: the ones training writes."""
+    return checkpoint_epochs(TRAIN["epochs"], TRAIN["ckpt_every"])
 
 
 # Extraction and PosENet: one job per checkpoint (SLURM runs a run's checkpoints side by
 # side on GPUs) or one per training run (a tiny CPU run: each job first pays ~2 s of Python
 # and torch start-up, more than one checkpoint's measurement; benchmarks/results/profile_jobs.csv).
 PER_RUN = config["measure_jobs"] == "per_run"
-POSENET_EPOCHS = [0, TRAIN["epochs"]]  # PosENet measures the init and the trained model
+POSENET_EPOCHS = posenet_epochs(TRAIN["epochs"])  # the init and the trained model
 POSENET_IN_MEASURE = PER_RUN and WITH_POSENET  # per run, one process measures PPP and PosENet
 
 
 # PPP is measured at every size of ppp.input_sizes (null: the paper's 224 plus the training
 # size); the first is the primary size (Table 2, the figures, the claims' primary verdict).
 PPP = config["ppp"]
-SIZES = list(dict.fromkeys(PPP["input_sizes"] or [224, TRAIN["image_size"]]))
+SIZES = measure_sizes(PPP["input_sizes"], TRAIN["image_size"])
 PRIMARY_SIZE = SIZES[0]
-# Paddings that run at their net's smallest input when asked for less, as training does
-# (pppcore.alignment.input_size_for): none (its PPP is 0 either way), reflect, circular.
-CLAMPED = ("none", "reflect", "circular")
 
 
 def check_sizes():
     """Refuse, before any job runs, a measurement size below an arch's smallest input for a
-    padding (pppcore/repro/min_input_sizes.csv, checked against the models by the tests)."""
-    # find_spec locates the installed package without importing it (and torch with it)
-    table = Path(importlib.util.find_spec("pppcore").submodule_search_locations[0]) / "repro" / "min_input_sizes.csv"
-    with open(table) as f:
-        minimum = {(r["arch"], r["padding"]): int(r["min_input_size"]) for r in csv.DictReader(f)}
+    padding (pppcore/repro/min_input_sizes.csv, checked against the models by the tests).
+    Paddings of CLAMPED run at their net's smallest input when asked for less, as training
+    does (pppcore.alignment.input_size_for): none (its PPP is 0 either way), reflect, circular."""
+    minimum = min_input_sizes()
     for arch, padding in GRID:
         need = minimum[(arch, padding)]
         for size in SIZES:
@@ -139,7 +143,7 @@ check_sources()
 
 
 def ppp_base(size):
-    return f"{R}/ppp/{size}px"
+    return ppp_root(R, size)
 
 
 def measure_files(kind, suffix, epochs=None):
@@ -147,32 +151,28 @@ def measure_files(kind, suffix, epochs=None):
     ``{epoch}`` wildcard; per run, one per epoch of ``epochs`` (default: every checkpoint).
     A ppp job writes one file per measurement size (sizes outer, epochs inner)."""
     bases = [ppp_base(size) for size in SIZES] if kind == "ppp" else [f"{R}/{kind}"]
-    files = []
-    for base in bases:
-        base = f"{base}/{{arch}}/{{padding}}/seed{{seed}}/epoch_"
-        files += [f"{base}{e:03d}{suffix}" for e in epochs or ckpt_epochs()] if PER_RUN else [f"{base}{{epoch}}{suffix}"]
-    return files
+    return [run_file(base, e, suffix) for base in bases for e in (epochs or ckpt_epochs() if PER_RUN else ["{epoch}"])]
 
 
 def measure_job(folder, kind):
     """A measurement job's log or benchmark path: per run, or per checkpoint with its epoch."""
     suffix = "" if PER_RUN else "_epoch{epoch}"
-    return f"{R}/{folder}/{kind}/{{arch}}_{{padding}}_seed{{seed}}{suffix}.{'log' if folder == 'logs' else 'tsv'}"
+    return f"{R}/{folder}/{kind}/{run_label()}{suffix}.{'log' if folder == 'logs' else 'tsv'}"
 
 
 def all_metrics(epochs=None, sizes=None):
     """Every extraction output (JSON) over the run grid, ``epochs`` (default: all) and
     ``sizes`` (default: every measurement size)."""
-    return [
-        f"{ppp_base(size)}/{a}/{p}/seed{s}/epoch_{e:03d}.json" for size in sizes or SIZES for a, p in GRID for s in seeds_of(p) for e in epochs or ckpt_epochs()
-    ]
+    runs = [(a, p, s) for a, p in GRID for s in seeds_of(p)]
+    epochs = epochs or ckpt_epochs()
+    return [run_file(ppp_base(size), e, ".json", *run) for size in sizes or SIZES for run in runs for e in epochs]
 
 
 def posenet_outputs():
     """Every PosENet JSON (rules/posenet.smk) over the run grid; none when the run leaves PosENet out."""
     if not WITH_POSENET:
         return []
-    return [f"{R}/posenet/{a}/{p}/seed{s}/epoch_{e:03d}.json" for a, p in GRID for s in seeds_of(p) for e in POSENET_EPOCHS]
+    return [run_file(f"{R}/posenet", e, ".json", a, p, s) for a, p in GRID for s in seeds_of(p) for e in POSENET_EPOCHS]
 
 
 def fig4_panels():
@@ -181,7 +181,7 @@ def fig4_panels():
 
 
 def fig4_npz(arch, padding, epoch):
-    return f"{ppp_base(PRIMARY_SIZE)}/{arch}/{padding}/seed{seeds_of(padding)[0]}/epoch_{epoch:03d}.npz"
+    return run_file(ppp_base(PRIMARY_SIZE), epoch, ".npz", arch, padding, seeds_of(padding)[0])
 
 
 def fig2_run():
@@ -200,16 +200,10 @@ def fig1_run():
 
 
 def ppp_params(wildcards):
-    """config ppp for one extraction; with ``bn_stats: calibrated`` also what the calibration
-    images depend on (the arch's own task data and the training size). ``as_saved`` keeps
-    the params of runs made before the option existed, so they do not rerun."""
-    ppp = dict(PPP)
-    bn_stats, n_images = ppp.pop("bn_stats"), ppp.pop("calibration_images")
-    ppp["input_sizes"] = SIZES  # the job writes one file per size, in this order
-    if bn_stats == "calibrated":
-        task = TRAIN["archs"][wildcards.arch]["task"]
-        ppp["calibration"] = {"images": n_images, "task": task, "data": arch_data(wildcards), "image_size": TRAIN["image_size"]}
-    return canonical(ppp)
+    """config ppp for one extraction, as its PPPConfig records it (pppcore.repro.config): the
+    sizes, and with ``bn_stats: calibrated`` what the calibration images depend on (the arch's
+    own task data and the training size)."""
+    return canonical(PPPConfig.from_config(PPP, TRAIN, wildcards.arch).params())
 
 
 # The run's scale in one line: the claims table judges every claim "at this scale".

@@ -7,10 +7,19 @@ from pppcore import build_model
 from pppcore.checkpoint import save_checkpoint
 from pppcore.extract import extract_ppp
 from pppcore.repro.calibration import bn_calibrator, calibrate, calibration_images, has_batchnorm
+from pppcore.repro.config import Calibration, DataConfig, PPPConfig
 
 from helpers import write_images
 
-TINY = {"image_size": 64, "n_train": 1400}
+DATA = DataConfig("classification")
+
+
+def tiny(n_images):
+    return Calibration(n_images, DATA, 64)
+
+
+def ppp(bn_stats, n_images):
+    return PPPConfig((64,), bn_stats=bn_stats, calibration=tiny(n_images) if bn_stats == "calibrated" else None)
 
 
 def _running_stats(model):
@@ -18,16 +27,16 @@ def _running_stats(model):
 
 
 def test_calibration_images_are_reproducible_and_the_first_of_the_training_set():
-    a, origin = calibration_images("classification", TINY, 6)
-    b, _ = calibration_images("classification", TINY, 6)
+    a, origin = calibration_images(tiny(6))
+    b, _ = calibration_images(tiny(6))
     assert a.shape == (6, 3, 64, 64) and torch.equal(a, b)
-    more, _ = calibration_images("classification", TINY, 9)
+    more, _ = calibration_images(tiny(9))
     assert torch.equal(more[:6], a)  # procedural item i depends on i only
     assert "first 6" in origin and "classification" in origin
 
 
 def test_calibrated_statistics_are_reproducible_and_leave_the_weights_alone():
-    images, _ = calibration_images("classification", TINY, 8)
+    images, _ = calibration_images(tiny(8))
     runs = []
     for _ in range(2):
         model = build_model("vgg19", "zeros", num_classes=10, width=0.125, batch_norm=True, seed=0)
@@ -43,12 +52,10 @@ def test_calibrated_statistics_are_reproducible_and_leave_the_weights_alone():
 
 
 def test_bn_calibrator_settings():
-    assert bn_calibrator("as_saved", "classification", TINY, 4) is None
-    with pytest.raises(ValueError, match="ppp.bn_stats must be one of as_saved, calibrated"):
-        bn_calibrator("fresh", "classification", TINY, 4)
+    assert bn_calibrator(ppp("as_saved", 4)) is None
     plain = build_model("vgg19", "zeros", num_classes=10, width=0.125, batch_norm=False)
     assert not has_batchnorm(plain)
-    hook = bn_calibrator("calibrated", "classification", TINY, 4)
+    hook = bn_calibrator(ppp("calibrated", 4))
     assert hook(plain)["bn_stats"] == "as_saved"
 
 
@@ -61,7 +68,7 @@ def test_extract_records_the_bn_statistics_it_measured_with(tmp_path):
     for bn in ("as_saved", "calibrated"):
         js = tmp_path / f"{bn}.json"
         res = extract_ppp(ckpt, tiles, 64, js, tmp_path / f"{bn}.npz", progress=False,
-                          calibrate=bn_calibrator(bn, "classification", TINY, 8))
+                          calibrate=bn_calibrator(ppp(bn, 8)))
         meta = json.loads(js.read_text())
         assert meta["bn_statistics"]["bn_stats"] == bn
         assert meta["config"]["init"] == "pytorch_default"

@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from pppcore.repro.config import DataConfig
 from pppcore.repro.data.imagefolder import DUTS, ImageFolderClassification
 from pppcore.repro.data.salient import SalientObjects
 from pppcore.repro.data.training_sets import training_sets
@@ -52,7 +53,7 @@ def test_imagefolder_labels_sizes_and_center_crop(tmp_path):
     assert train[0][0][1].mean() > 0.9  # the JPEG's green survives
     val = ImageFolderClassification(tmp_path, "val", 32, classes=train.classes)
     assert len(val) == 2
-    sets = training_sets("classification", {"data": {"classification": {"source": "imagefolder", "root": str(tmp_path)}}, "image_size": 32})
+    sets = training_sets(DataConfig.from_config("classification", {"source": "imagefolder", "root": str(tmp_path)}), 32, 1, 1)
     assert sets[2] == 2 and len(sets[0]) == 3 and len(sets[1]) == 2
 
 
@@ -71,7 +72,7 @@ def test_imagefolder_errors_name_the_folder_or_file(tmp_path):
     with pytest.raises(ValueError, match="broken.png: cannot be read"):
         data[0]
     with pytest.raises(ValueError, match="train.data.classification.root is required"):
-        training_sets("classification", {"data": {"classification": {"source": "imagefolder"}}})
+        training_sets(DataConfig("classification", "imagefolder"), 64, 1, 1)
 
 
 def write_duts(root, split, n, size=(30, 40)):
@@ -97,7 +98,7 @@ def test_duts_pairs_images_with_binary_masks(tmp_path):
     assert m[0, 16, 16] == 1 and m[0, 0, 0] == 0 and m[0, 28, 16] == 0 and m[0, 16, 30] == 0
     assert abs(float(m.mean()) - (15 * 20) / (30 * 40)) < 0.05
     assert x[0][m[0] > 0].mean() > 0.9 and x[2][m[0] > 0].mean() < 0.2
-    train, val, n = training_sets("saliency", {"data": {"saliency": {"source": "duts", "root": str(tmp_path)}}, "image_size": 32})
+    train, val, n = training_sets(DataConfig.from_config("saliency", {"source": "duts", "root": str(tmp_path)}), 32, 1, 1)
     assert (len(train), len(val), n) == (3, 2, 1)
 
 
@@ -119,11 +120,11 @@ def test_duts_errors_name_the_folder_or_file(tmp_path):
 
 
 def test_procedural_sources_and_unknown_values():
-    train, val, n = training_sets("saliency", {"n_train": 4, "n_val": 2, "image_size": 32})
+    train, val, n = training_sets(DataConfig("saliency"), 32, 4, 2)
     assert (len(train), len(val), n) == (4, 2, 1) and isinstance(train, SalientObjects)
-    train, val, n = training_sets("classification", {"n_train": 10, "n_val": 10, "image_size": 32})
+    train, val, n = training_sets(DataConfig("classification"), 32, 10, 10)
     assert n == 10 and train[3][1] == 3
     with pytest.raises(ValueError, match="source must be procedural or duts"):
-        training_sets("saliency", {"data": {"saliency": {"source": "imagefolder", "root": "x"}}})
+        training_sets(DataConfig("saliency", "imagefolder", "x"), 64, 1, 1)
     with pytest.raises(ValueError, match="unknown task"):
-        training_sets("detection", {})
+        DataConfig.from_config("detection", {})

@@ -18,7 +18,6 @@ from pppcore.repro.posenet import (
     PEMs,
     PosENetConfig,
     average_ranks,
-    config_from,
     crops,
     fit,
     make_target,
@@ -157,10 +156,10 @@ def test_crops_split_by_mosaic_and_are_deterministic(tmp_path):
 
 
 def test_config_is_checked():
-    assert config_from(None) == PosENetConfig()
-    assert config_from({"trials": 2}).trials == 2
+    assert PosENetConfig.from_config(None) == PosENetConfig()
+    assert PosENetConfig.from_config({"trials": 2}).trials == 2
     with pytest.raises(ValueError, match="unknown key.*trails"):
-        config_from({"trails": 2})
+        PosENetConfig.from_config({"trails": 2})
     with pytest.raises(ValueError, match="posenet.trials"):
         PosENetConfig(trials=0)
 

@@ -93,7 +93,8 @@ from torch import nn
 
 from ..models.layers import PadConv2d
 from ..padding import check_padding, seed_randn
-from .config import default, parse
+from .config import BHVConfig
+from .grid import BHV_CONV_TYPES as CONV_TYPES, BHV_VALID as VALID, bhv_nets
 
 SIZE, BOX, KERNEL = 32, 4, 3
 LEFT_X_MAX = 9  # left square's x in 0..9
@@ -101,11 +102,10 @@ MIN_GAP = BOX + 1  # right square at least 5 px further right
 BANDS = ((3, 10), (19, 26))  # inclusive y range of the top-left corner for class 0 and class 1
 SHIFT = 16  # dissimilar test: class 0 moves down, class 1 up by this much
 BACKGROUNDS = {"black": 0.0, "grey": 0.5}
-CONV_TYPES = ("same", "full")
-VALID = "valid"  # conv type of the padding-free network
 SPLITS = {"train": 0, "val": 1, "test": 2, "trajectories": 3}  # random streams
 PROTOCOLS = ("original", "independent")  # split protocols (config bhv.splits; module docstring)
 RED, GREEN = 0, 1  # channel of each square
+variants = bhv_nets  # (padding, conv type) of every network of Table 1
 
 
 @dataclass(frozen=True)
@@ -234,13 +234,6 @@ def pad_amount(padding: str, conv_type: str) -> int:
     return KERNEL // 2 if conv_type == "same" else KERNEL - 1
 
 
-def variants(paddings: Sequence[str], conv_types: Sequence[str]) -> list[tuple[str, str]]:
-    """(padding, conv type) of every network of Table 1: each padding x conv type, plus
-    ``("none", "valid")`` once when ``none`` is among ``paddings``."""
-    out = [(p, c) for p in paddings if p != "none" for c in conv_types]
-    return out + ([("none", VALID)] if "none" in paddings else [])
-
-
 class BHVNet(nn.Module):
     """The four-conv classifier of the BHV test (see the module docstring)."""
 
@@ -268,31 +261,6 @@ class BHVNet(nn.Module):
 
 
 # ---------------------------------------------------------------------------- training
-
-
-@dataclass
-class BHVConfig:
-    """Hyper-parameters of one job; defaults are the schema's, i.e. the paper's (10 trials, 50 epochs, ...)."""
-
-    trials: int = default("bhv", "trials")
-    epochs: int = default("bhv", "epochs")
-    patience: int = default("bhv", "patience")
-    n_train: int = default("bhv", "n_train")
-    n_val: int = default("bhv", "n_val")
-    n_test: int = default("bhv", "n_test")
-    n_trajectories: int = default("bhv", "n_trajectories")
-    batch_size: int = default("bhv", "batch_size")
-    seed: int = default("bhv", "seed")
-    lr: float = default("bhv", "lr")
-    rho: float = default("bhv", "rho")
-    eps: float = default("bhv", "eps")
-    weight_decay: float = default("bhv", "weight_decay")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> BHVConfig:
-        """From the ``bhv:`` section, strictly: unknown keys are an error; the grid lists
-        (backgrounds, paddings, conv_types, splits) are the workflow's and are left out."""
-        return parse(cls, d, "bhv")
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, size: int):

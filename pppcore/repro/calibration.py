@@ -10,7 +10,6 @@ measuring, at every checkpoint alike, so init and trained are normalised the sam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -20,32 +19,32 @@ from torch import nn
 from ..alignment import input_size_for
 from ..images import normalize
 from ..models.base import PPPModel, calibrate_batchnorm
-from .config import with_defaults
+from .config import BN_STATS, Calibration, PPPConfig
 from .data.training_sets import training_sets
 
-BN_STATS = ("as_saved", "calibrated")
+__all__ = ["BN_STATS", "bn_calibrator", "calibrate", "calibration_images", "has_batchnorm"]
 
 
 def has_batchnorm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def calibration_images(task: str, train_cfg: Mapping[str, Any], n_images: int, seed: int = 0) -> tuple[torch.Tensor, str]:
-    """``n_images`` training images of ``task`` (N x 3 x S x S in [0, 1]) and where they came
-    from. Procedural sets: their first ``n_images`` (item i depends only on the set's seed
-    and i, so nothing else is generated); real data sets: a subset drawn with ``seed``."""
-    recipe = with_defaults({k: v for k, v in train_cfg.items() if k in ("image_size", "n_train", "n_val")}, "train")
-    source = with_defaults((train_cfg.get("data") or {}).get(task), f"train.data.{task}")["source"]
-    if source == "procedural":
-        train_set, _, _ = training_sets(task, {**train_cfg, "n_train": n_images, "n_val": 1})
+def calibration_images(calibration: Calibration, seed: int = 0) -> tuple[torch.Tensor, str]:
+    """``calibration.images`` training images of ``calibration.data`` (N x 3 x S x S in [0, 1],
+    S = ``calibration.image_size``) and where they came from. Procedural sets: their first
+    images (item i depends only on the set's seed and i, so nothing else is generated); real
+    data sets: a subset drawn with ``seed``."""
+    data, n_images, size = calibration.data, calibration.images, calibration.image_size
+    task = data.task
+    train_set, _, _ = training_sets(data, size, n_images, 1)  # n_train, n_val: procedural sets only
+    if data.source == "procedural":
         indices = list(range(len(train_set)))
-        origin = f"the first {n_images} images of the procedural {task} training set ({recipe['image_size']} px)"
+        origin = f"the first {n_images} images of the procedural {task} training set ({size} px)"
     else:
-        train_set, _, _ = training_sets(task, train_cfg)
         if n_images > len(train_set):
             raise ValueError(f"ppp.calibration_images is {n_images}, but the {task} training set has {len(train_set)} images")
         indices = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:n_images].tolist()
-        origin = f"{n_images} images of the {source} {task} training set drawn with seed {seed}"
+        origin = f"{n_images} images of the {data.source} {task} training set drawn with seed {seed}"
     return torch.stack([train_set[i][0] for i in indices]), origin
 
 
@@ -60,20 +59,18 @@ def calibrate(model: PPPModel, images: torch.Tensor, image_size: int, batch_size
     return {"bn_stats": "calibrated", "calibration_images": len(images), "calibration_size": size}
 
 
-def bn_calibrator(bn_stats: str, task: str, train_cfg: Mapping[str, Any], n_images: int, seed: int = 0):
-    """The ``calibrate`` hook of :func:`pppcore.extract.extract_ppp` for a ``ppp.bn_stats``
-    setting: None for ``as_saved``; else a function of the loaded model that calibrates
-    it (models without BatchNorm are left as they are) and returns the JSON record."""
-    if bn_stats not in BN_STATS:
-        raise ValueError(f"ppp.bn_stats must be one of {', '.join(BN_STATS)}, got {bn_stats!r}")
-    if bn_stats == "as_saved":
+def bn_calibrator(ppp: PPPConfig, seed: int = 0):
+    """The ``calibrate`` hook of :func:`pppcore.extract.extract_ppp` for ``ppp.bn_stats``: None
+    for ``as_saved``; else a function of the loaded model that calibrates it (models without
+    BatchNorm are left as they are) and returns the JSON record."""
+    calibration = ppp.calibration
+    if calibration is None:  # as_saved (PPPConfig holds a calibration exactly when calibrated)
         return None
-    image_size = with_defaults({k: v for k, v in train_cfg.items() if k == "image_size"}, "train")["image_size"]
 
     def hook(model: PPPModel) -> dict[str, Any]:
         if not has_batchnorm(model):
             return {"bn_stats": "as_saved", "why": "the model has no BatchNorm"}
-        images, origin = calibration_images(task, train_cfg, n_images, seed)
-        return {**calibrate(model, images, image_size), "calibration_source": origin}
+        images, origin = calibration_images(calibration, seed)
+        return {**calibrate(model, images, calibration.image_size), "calibration_source": origin}
 
     return hook

@@ -56,7 +56,7 @@ import functools
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,46 +65,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..alignment import input_size_for
+from ..checkpoint import load_checkpoint
 from ..images import image_size, list_images, normalize as imagenet_normalize, to_tensor
+from ..io import json_safe, write_json
 from ..models import VGG, PPPModel
 from ..models.layers import PadMaxPool2d
 from ..padding import seed_randn
-from .config import default, parse
+from .config import POSENET_FEATURE_SIZE, POSENET_TARGETS, PosENetConfig
 
-FEATURE_SIZE = 28  # every tap is resized to 28 x 28 (the original's choice)
+FEATURE_SIZE = POSENET_FEATURE_SIZE  # every tap is resized to 28 x 28 (the original's choice)
+TARGETS = POSENET_TARGETS
 MOMENTUM, WEIGHT_DECAY = 0.9, 1e-4
 MAX_CONCAT_BYTES = 1 << 30  # cache the concatenated 28 x 28 input when it fits in 1 GiB
 # A map whose max - min is below this fraction of its magnitude is constant as far as float32
 # can tell (a constant map picks up ~1e-7 relative noise in the conv and the upsampling).
 FLAT_RTOL = 1e-5
-TARGETS = ("gaussian", "horizontal", "vertical", "stripes_h", "stripes_v")
-
-
-@dataclass(frozen=True)
-class PosENetConfig:
-    """The ``posenet:`` config section (see the module docstring for each choice); defaults: the schema's."""
-
-    target: str = default("posenet", "target")
-    trials: int = default("posenet", "trials")
-    epochs: int = default("posenet", "epochs")
-    lr: float = default("posenet", "lr")
-    lr_step: int | None = default("posenet", "lr_step")
-    batch_size: int = default("posenet", "batch_size")
-    input_size: int = default("posenet", "input_size")
-    crop_size: int | None = default("posenet", "crop_size")
-    n_train: int = default("posenet", "n_train")
-    n_eval: int = default("posenet", "n_eval")
-    normalize: bool = default("posenet", "normalize")
-    seed: int = default("posenet", "seed")
-
-    def __post_init__(self) -> None:
-        if self.target not in TARGETS:
-            raise ValueError(f"posenet.target: unknown {self.target!r}; allowed: {', '.join(TARGETS)}")
-        for key in ("trials", "epochs", "batch_size", "n_train", "n_eval"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"posenet.{key} must be >= 1, got {getattr(self, key)}")
-        if self.input_size < FEATURE_SIZE:
-            raise ValueError(f"posenet.input_size must be >= {FEATURE_SIZE}, got {self.input_size}")
 
 
 def make_target(kind: str, size: int) -> torch.Tensor:
@@ -451,10 +427,6 @@ def posenet_checkpoint(
     checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike, device: torch.device | str = "cpu"
 ) -> dict[str, Any]:
     """The workflow step: features of one checkpoint once, ``trials`` PEMs, one JSON (NaN -> null)."""
-    from ..alignment import input_size_for
-    from ..checkpoint import load_checkpoint
-    from ..io import json_safe, write_json
-
     model = load_checkpoint(checkpoint)
     if (need := input_size_for(model, cfg.input_size)) != cfg.input_size:  # none, reflect: the same windows, resized up
         print(f"posenet: {model.arch}/{model.padding} runs at {need} px, the smallest input it can see", flush=True)
@@ -475,12 +447,7 @@ def posenet_checkpoint(
     return result
 
 
-def config_from(section: dict[str, Any] | None) -> PosENetConfig:
-    """A :class:`PosENetConfig` from the ``posenet:`` config section; unknown keys are an error."""
-    return parse(PosENetConfig, section, "posenet")
-
-
 __all__: Iterable[str] = [
-    "FeatureCache", "PEMs", "PosENetConfig", "TARGETS", "config_from", "crops", "evaluate", "fit", "make_target",
+    "FeatureCache", "PEMs", "PosENetConfig", "TARGETS", "crops", "evaluate", "fit", "make_target",
     "posenet_checkpoint", "run_trials", "spearman", "taps",
 ]

@@ -20,8 +20,8 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,81 +35,21 @@ from ..images import normalize
 from ..io import torch_save, write_text
 from ..models import build_model
 from ..padding import seed_randn
-from .config import default, parse, with_defaults
+from .config import TrainConfig
 from .data.resized import Resized
 from .data.training_sets import training_sets
+from .grid import epoch_name
 from .init_weights import load_trunk
 from .saliency_metrics import weighted_f_measure
 
 LOG_FIELDS = ("epoch", "train_loss", "train_acc", "val_acc", "performance", "lr", "seconds")
 METRICS = {"classification": "top1", "saliency": "weighted_f"}
-# When the validation set is scored: every epoch (the log's learning curve) or only at the
-# checkpoint epochs, whose scores the checkpoints carry (about 10 % of a tiny run's training).
-VALIDATE = ("every_epoch", "checkpoints")
 # Tensor layout of the model and its batches while training. channels_last (NHWC) runs the
 # tiny CPU models' steps 1.2-1.7x faster (benchmarks/results/memory_format.csv); it changes
 # float rounding, not the computation, so it is a recipe key (a change reruns training).
 MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
-
-
-@dataclass
-class TrainConfig:
-    """One training job: the grid point (arch, padding, seed), the arch's own settings and the
-    recipe; every default is the schema's (``pppcore/repro/config.schema.yaml``, ``train``)."""
-
-    arch: str
-    padding: str = "zeros"
-    seed: int = 0
-    width: float = default("train.archs.*", "width")
-    num_classes: int | None = None  # None: the training set's (``num_classes``; 1 for saliency)
-    epochs: int = default("train", "epochs")
-    ckpt_every: int = default("train", "ckpt_every")
-    batch_size: int = default("train", "batch_size")
-    lr: float = default("train", "lr")
-    momentum: float = default("train", "momentum")
-    nesterov: bool = default("train", "nesterov")
-    weight_decay: float = default("train", "weight_decay")
-    warmup_epochs: float = default("train", "warmup_epochs")
-    zero_init_residual: bool = default("train.archs.*", "zero_init_residual")
-    task: str = default("train.archs.*", "task")
-    model_kwargs: dict[str, Any] | None = None
-    init_weights: str | None = None  # trunk weights file loaded on a fresh start (pppcore.repro.init_weights)
-    validate: str = default("train", "validate")  # every_epoch | checkpoints
-    memory_format: str = default("train", "memory_format")  # contiguous | channels_last
-
-    def __post_init__(self) -> None:
-        for key, value, least in (("epochs", self.epochs, 1), ("ckpt_every", self.ckpt_every, 1), ("batch_size", self.batch_size, 1)):
-            if value < least:  # the schema's minimums, for a TrainConfig built outside the workflow (the CLI)
-                raise ValueError(f"{key} must be >= {least}, got {value}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.task not in METRICS:
-            raise ValueError(f"unknown task {self.task!r}; allowed: {', '.join(METRICS)}")
-        if self.validate not in VALIDATE:
-            raise ValueError(f"unknown validate {self.validate!r}; allowed: {', '.join(VALIDATE)}")
-        if self.memory_format not in MEMORY_FORMATS:
-            raise ValueError(f"unknown memory_format {self.memory_format!r}; allowed: {', '.join(MEMORY_FORMATS)}")
-
-    def is_checkpoint(self, epoch: int) -> bool:
-        return epoch % self.ckpt_every == 0 or epoch == self.epochs
-
-    def checkpoint_epochs(self) -> list[int]:
-        """The epochs whose checkpoints training writes: 0 (init), every ckpt_every, the last."""
-        return [e for e in range(self.epochs + 1) if self.is_checkpoint(e)]
-
-    @classmethod
-    def from_config(cls, arch: str, padding: str, seed: int, arch_entry: Mapping[str, Any], recipe: Mapping[str, Any],
-                    num_classes: int | None = None) -> TrainConfig:
-        """The job of grid point (arch, padding, seed) from the arch's own ``train.archs`` entry and
-        the ``train`` recipe keys; both checked strictly against the schema."""
-        entry = with_defaults(arch_entry, "train.archs.*")
-        own = {k: entry.pop(k) for k in ("width", "task", "zero_init_residual")}
-        if (lr := entry.pop("lr")) is not None:  # this arch's own peak learning rate
-            recipe = {**recipe, "lr": lr}
-        own["init_weights"] = entry.pop("init_weights")  # loaded after build_model, not an option of it
-        entry.pop("paddings", None)  # the arch's grid list: the workflow's, not the job's
-        extra = dict(entry)  # build-time options of this arch (batch_norm, dropout, squeeze_excitation, init)
-        return parse(cls, recipe, "train", arch=arch, padding=padding, seed=seed, num_classes=num_classes, model_kwargs=extra or None, **own)
+# Fields of TrainConfig that the training state does not record (see _config_record).
+_DATA_FIELDS = ("image_size", "n_train", "n_val", "data")
 
 
 def _write_log(rows: list[dict], path: Path) -> None:
@@ -181,10 +121,11 @@ def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification"
 
 
 def _config_record(cfg: TrainConfig) -> dict[str, Any]:
-    """``cfg`` as the training state stores it; without ``init_weights`` when unset and
-    ``validate`` / ``memory_format`` at their defaults, so states written before those fields
-    existed still resume."""
-    record = asdict(cfg)
+    """``cfg`` as the training state stores it: the model and optimisation settings, not the
+    data (``image_size``, ``n_train``, ``n_val``, ``data``); without ``init_weights`` when unset
+    and ``validate`` / ``memory_format`` at their defaults, so states written before those
+    fields existed still resume."""
+    record = {k: v for k, v in asdict(cfg).items() if k not in _DATA_FIELDS}
     if record["init_weights"] is None:
         del record["init_weights"]
     if record["validate"] == "every_epoch":
@@ -195,7 +136,7 @@ def _config_record(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
-    return out_dir / f"epoch_{epoch:03d}.pt"
+    return out_dir / epoch_name(epoch, ".pt")
 
 
 def train(
@@ -296,24 +237,25 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
     return {"train_loss": round(total_loss / seen, 6), "train_acc": "" if saliency else round(correct / seen, 6), "lr": lr}
 
 
-def train_job(cfg: TrainConfig, data: Mapping[str, Any] | None, recipe: Mapping[str, Any], state_dir: str | os.PathLike,
-              checkpoints: Sequence[str | os.PathLike], log_csv: str | os.PathLike, device: str | torch.device = "cpu",
-              workers: int = 0) -> list[dict]:
-    """The workflow's ``train`` job: data of ``cfg.task`` (``data`` = that task's ``train.data``
-    entry), training in ``state_dir`` (kept outside the declared outputs so a killed job
-    resumes), then the checkpoints published under the declared names ``checkpoints``."""
-    train_set, val_set, num_classes = training_sets(cfg.task, {**recipe, "data": {cfg.task: data or {}}})
+def train_job(cfg: TrainConfig, state_dir: str | os.PathLike, checkpoints: Sequence[str | os.PathLike],
+              log_csv: str | os.PathLike, device: str | torch.device = "cpu", workers: int = 0) -> list[dict]:
+    """The workflow's ``train`` job: the data of ``cfg.data``, training in ``state_dir`` (kept
+    outside the declared outputs so a killed job resumes), then the checkpoints published
+    under the declared names ``checkpoints``."""
+    train_set, val_set, num_classes = training_sets(cfg.data, cfg.image_size, cfg.n_train, cfg.n_val)
     cfg = replace(cfg, num_classes=num_classes if cfg.task != "saliency" else None)
-    image_size = with_defaults(recipe, "train")["image_size"]
-    model = build_model(cfg.arch, cfg.padding, num_classes=num_classes, width=cfg.width, task=cfg.task, **(cfg.model_kwargs or {}))
-    if (size := input_size_for(model, image_size)) != image_size:  # none, reflect: same images, more pixels
-        print(f"padding {cfg.padding}: training on the images resized to {size} px, the smallest input {cfg.arch} can see", flush=True)
+    model = build_model(cfg.arch, cfg.padding, num_classes=num_classes, width=cfg.width, task=cfg.task,
+                        **(cfg.model_kwargs or {}))
+    if (size := input_size_for(model, cfg.image_size)) != cfg.image_size:  # none, reflect: same images, more pixels
+        print(f"padding {cfg.padding}: training on the images resized to {size} px, the smallest input {cfg.arch} can see",
+              flush=True)
         train_set, val_set = Resized(train_set, size), Resized(val_set, size)
     state_dir = Path(state_dir)
     log = train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=device, workers=workers)
-    written = sorted(state_dir.glob("epoch_*.pt"))
+    written = sorted(state_dir.glob(epoch_name("*", ".pt")))
     if [p.name for p in written] != [Path(c).name for c in checkpoints]:
-        raise RuntimeError(f"training wrote {[p.name for p in written]} but the workflow declares {[Path(c).name for c in checkpoints]}")
+        raise RuntimeError(f"training wrote {[p.name for p in written]} but the workflow declares "
+                           f"{[Path(c).name for c in checkpoints]}")
     for src, dst in zip(written, checkpoints, strict=True):
         publish(src, dst)
     shutil.copyfile(state_dir / "log.csv", log_csv)  # rewritten every epoch: a copy

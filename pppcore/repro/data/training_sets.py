@@ -6,27 +6,18 @@ every run sees the same images; ``imagefolder`` and ``duts`` read the real data 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from torch.utils.data import Dataset
 
-from ..config import with_defaults
+from ..config import TASKS, DataConfig
 
-TASKS = ("classification", "saliency")
+__all__ = ["TASKS", "training_sets"]
 
 
-def training_sets(task: str, train_cfg: Mapping[str, Any]) -> tuple[Dataset, Dataset, int]:
-    """The data of ``task`` described by the ``train`` config section (``data``,
-    ``image_size``, and for procedural sets ``n_train``/``n_val``); ``num_classes`` is 1
-    for saliency."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; allowed: {', '.join(TASKS)}")
-    spec = with_defaults((train_cfg.get("data") or {}).get(task), f"train.data.{task}")
-    recipe = with_defaults({k: v for k, v in train_cfg.items() if k in ("image_size", "n_train", "n_val")}, "train")
-    size, n_train, n_val = recipe["image_size"], recipe["n_train"], recipe["n_val"]
-    source = spec["source"]
-    if source != "procedural" and not spec.get("root"):
+def training_sets(data: DataConfig, image_size: int, n_train: int, n_val: int) -> tuple[Dataset, Dataset, int]:
+    """The training and validation sets of ``data`` (its task and source) at ``image_size``
+    px, and ``num_classes`` (1 for saliency); ``n_train`` / ``n_val`` size the procedural sets."""
+    task, source, size = data.task, data.source, image_size
+    if source != "procedural" and not data.root:
         raise ValueError(f"train.data.{task}.root is required for source {source!r}")
     if task == "classification":
         if source == "procedural":
@@ -37,8 +28,8 @@ def training_sets(task: str, train_cfg: Mapping[str, Any]) -> tuple[Dataset, Dat
         if source == "imagefolder":
             from .imagefolder import ImageFolderClassification
 
-            train_set = ImageFolderClassification(spec["root"], spec["train_dir"], size)
-            val_set = ImageFolderClassification(spec["root"], spec["val_dir"], size, classes=train_set.classes)
+            train_set = ImageFolderClassification(data.root, data.train_dir, size)
+            val_set = ImageFolderClassification(data.root, data.val_dir, size, classes=train_set.classes)
             return train_set, val_set, train_set.num_classes
         raise ValueError(f"train.data.classification.source must be procedural or imagefolder, got {source!r}")
     if source == "procedural":
@@ -48,5 +39,5 @@ def training_sets(task: str, train_cfg: Mapping[str, Any]) -> tuple[Dataset, Dat
     if source == "duts":
         from .imagefolder import DUTS
 
-        return DUTS(spec["root"], "DUTS-TR", size), DUTS(spec["root"], "DUTS-TE", size), 1
+        return DUTS(data.root, "DUTS-TR", size), DUTS(data.root, "DUTS-TE", size), 1
     raise ValueError(f"train.data.saliency.source must be procedural or duts, got {source!r}")

@@ -357,3 +357,13 @@ def measure_ppp(
     if bar is not None:
         bar.close()
     return accumulator.compute()
+
+
+def format_results(results: dict[str, PPPResult]) -> str:
+    """A fixed-width table of the per-LoI scalars (what the CLI and the demo print)."""
+    lines = [f"{'layer':<10}{'map':>14}{'MAE-PPP':>12}{'SNR-PPP':>12}{'sigma':>12}{'stderr':>12}{'N':>6}"]
+    for name, r in results.items():
+        snr = "degenerate" if r.degenerate else f"{r.snr_ppp:.4g}"
+        shape = "x".join(map(str, r.ppp_map.shape))
+        lines.append(f"{name:<10}{shape:>14}{r.mae_ppp:>12.4g}{snr:>12}{r.sigma:>12.4g}{r.stderr:>12.3g}{r.n_images:>6}")
+    return "\n".join(lines)

@@ -15,10 +15,9 @@ from pathlib import Path
 import torch
 
 from ..alignment import align
-from ..cli import format_results
 from ..images import center_crop, normalize as imagenet_normalize
 from ..io import atomic_path, write_json
-from ..metrics import measure_ppp
+from ..metrics import format_results, measure_ppp
 from ..models import build_model
 from ..models.base import calibrate_batchnorm
 from .data.synthetic import synthetic_images

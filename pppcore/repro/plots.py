@@ -33,7 +33,8 @@ def fig5_chronological(df: pd.DataFrame) -> Figure:
     """SNR-PPP and MAE-PPP per LoI against epoch, mean +- std over seeds, one colour per padding."""
     archs = list(dict.fromkeys(df["arch"]))
     lois = sorted(df["loi_index"].unique())
-    fig = Figure(figsize=(3.2 * len(lois), 2.6 * 2 * len(archs)))
+    # Constrained layout keeps the suptitle above the first row's titles (tight_layout ignores it).
+    fig = Figure(figsize=(3.2 * len(lois), 2.6 * 2 * len(archs) + 0.4), layout="constrained")
     axes = fig.subplots(2 * len(archs), len(lois), squeeze=False)
     for a, arch in enumerate(archs):
         for m, (metric, label) in enumerate((("snr_ppp", "SNR-PPP"), ("mae_ppp", "MAE-PPP"))):
@@ -52,7 +53,6 @@ def fig5_chronological(df: pd.DataFrame) -> Figure:
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][0].legend(fontsize=7)
     fig.suptitle("Chronological PPP (mean $\\pm$ std over seeds)")
-    fig.tight_layout()
     return fig
 
 

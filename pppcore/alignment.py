@@ -9,12 +9,13 @@ over the model's real layers (paper App. A.1 is reproduced, not copied).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
 
 import torch
 
-from .geometry import Axis, GeometryError
-from .models.base import PPPModel
+from .geometry import Axis, GeometryError, smallest
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class AxisAlignment:
     layer_margin: dict[str, tuple[int, int]]
     regular: dict[str, Axis]
     twin: dict[str, Axis]
-    crops: dict = field(default_factory=dict, repr=False)  # converted models: the twin's (node, input) crops
+    crops: dict = field(default_factory=dict, repr=False)  # converted models: the twin's {(node, input): crop}
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ class Alignment:
             fr, fo = f"{rh.size}x{rw.size}", f"{th.size}x{tw.size}"
             po = f"({principal(th):g}, {principal(tw):g})"
             pr = f"({principal(th) - top:g}, {principal(tw) - left:g})"  # the regular pixel under Po
-            lines.append(f"{label:<22}{fr:>10}{pr:>16}{fo:>10}{po:>16}{f'({top}, {left})':>12}{f'({bottom}, {right})':>14}")
+            tl, br = f"({top}, {left})", f"({bottom}, {right})"
+            lines.append(f"{label:<22}{fr:>10}{pr:>16}{fo:>10}{po:>16}{tl:>12}{br:>14}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -129,7 +131,48 @@ def principal(axis: Axis) -> float:
     return (axis.size - 1) / 2
 
 
-def _align_axis(model: PPPModel, size: int) -> AxisAlignment:
+@runtime_checkable
+class Twinnable(Protocol):
+    """What :func:`align`, :func:`pppcore.make_twin` and :func:`pppcore.measure_ppp` ask of a model.
+
+    Built-in models (:class:`pppcore.models.base.PPPModel`) and converted ones
+    (:class:`pppcore.graph_model.GraphModel`) both implement it, each with its own engine:
+    the built-ins trace their trunk by hand (:func:`align_trunk_axis`), a converted model
+    reads its fx graph (:mod:`pppcore.graph_geometry`). Nothing downstream asks which it is.
+    """
+
+    loi: dict[str, str]  # layer of interest (tap) name -> module path or graph node, in depth order
+
+    @property
+    def arch(self) -> str: ...
+
+    @property
+    def padding(self) -> str: ...
+
+    def features(self, x: torch.Tensor, taps: Mapping[str, str] | None = None) -> dict[str, torch.Tensor]:
+        """The LoI outputs for input ``x``, in depth order."""
+        ...
+
+    def trace(self, size: int, padless: bool = False) -> dict[str, Axis]:
+        """The regular geometry along one axis of a ``size``-px input (``""`` is the input)."""
+        ...
+
+    def align_axis(self, size: int, axis: int = 0) -> AxisAlignment:
+        """The alignment along ``axis`` (0: height, 1: width) of a ``size``-px input."""
+        ...
+
+    def twin(self, alignment: Alignment | None = None) -> Twinnable:
+        """The padding-free twin, sharing the parameters and buffers (see :func:`pppcore.make_twin`)."""
+        ...
+
+
+def align_trunk_axis(model: Twinnable, size: int) -> AxisAlignment:
+    """One axis of a built-in model's alignment, from :meth:`PPPModel.trace` of its trunk.
+
+    The smallest big crop whose twin reaches the regular size at the last LoI, then the
+    first crop from there whose every layer lands on the regular grid (the twin is never
+    cropped inside: a misaligned crop is passed over for the next one).
+    """
     regular = model.trace(size)
     last = model.loi[list(model.loi)[-1]]
     target = regular[last].size
@@ -140,21 +183,16 @@ def _align_axis(model: PPPModel, size: int) -> AxisAlignment:
         except GeometryError:
             return None
 
-    # Smallest big crop whose twin reaches the target size at the last LoI (sizes grow with big).
-    lo, hi = size, size
-    while (t := twin_at(hi)) is None or t[last].size < target:
-        lo, hi = hi, hi * 2
-        if hi > 64 * size + 4096:
-            raise GeometryError(f"{model.arch}: no big crop gives a {target}-px last layer of interest")
-    while lo < hi:
-        mid = (lo + hi) // 2
-        t = twin_at(mid)
-        if t is None or t[last].size < target:
-            lo = mid + 1
-        else:
-            hi = mid
+    def reaches(big: int) -> dict[str, Axis] | None:
+        twin = twin_at(big)
+        return twin if twin is not None and twin[last].size >= target else None
+
+    # Twin sizes grow with the big crop: the smallest that reaches the target size at the last LoI.
+    found = smallest(reaches, size, 64 * size + 4096)
+    if found is None:
+        raise GeometryError(f"{model.arch}: no big crop gives a {target}-px last layer of interest")
     problems: list[str] = []
-    big = lo
+    big = found[0]
     while (twin := twin_at(big)) is not None and twin[last].size == target:
         shift = twin[last].offset - regular[last].offset
         margins, problem = _layer_margins(regular, twin, shift, big, size)
@@ -184,17 +222,11 @@ def _layer_margins(
     return margins, None
 
 
-def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
+def align(model: Twinnable, input_size: int | tuple[int, int]) -> Alignment:
     """Derive big crop, input margins and per-layer margins for ``model`` at ``input_size``."""
     hw = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
     try:
-        if hasattr(model, "align_axis"):  # a converted model (pppcore.graph): its own search, per axis
-            same = hw[0] == hw[1] and model.square
-            first = model.align_axis(hw[0], 0)
-            axes = (first, first if same else model.align_axis(hw[1], 1))
-        else:
-            cache = {}
-            axes = tuple(cache.setdefault(s, _align_axis(model, s)) for s in hw)
+        axes = (model.align_axis(hw[0], 0), model.align_axis(hw[1], 1))
     except GeometryError as err:  # name the size (once: some messages already do)
         if f"{hw[0]} px" in str(err):
             raise
@@ -219,7 +251,7 @@ def align(model: PPPModel, input_size: int | tuple[int, int]) -> Alignment:
     )
 
 
-def min_input_size(model: PPPModel, limit: int = 4096) -> int:
+def min_input_size(model: Twinnable, limit: int = 4096) -> int:
     """Smallest square input whose trunk (up to the last LoI; VGG: all its conv layers) runs.
 
     ``none`` padding makes this matter most: every padless 3x3 conv eats 2 px, so VGG19
@@ -228,25 +260,22 @@ def min_input_size(model: PPPModel, limit: int = 4096) -> int:
     32 need 65 px.
     """
 
-    def fits(size: int) -> bool:
+    def fits(size: int) -> bool | None:
         try:
             model.trace(size)
             return True
         except GeometryError:
-            return False
+            return None
 
-    if not fits(limit):
+    found = smallest(fits, 1, limit)  # feature sizes grow with the input
+    if found is None:
         raise GeometryError(f"{model.arch}: even a {limit}-px input does not reach the last layer of interest")
-    lo, hi = 1, limit
-    while lo < hi:  # feature sizes grow with the input: bisect
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if fits(mid) else (mid + 1, hi)
-    return lo
+    return found[0]
 
 
-def input_size_for(model: PPPModel, size: int) -> int:
+def input_size_for(model: Twinnable, size: int) -> int:
     """The input ``model`` runs at when ``size`` is asked for: ``size`` itself, or, for a net
     that cannot see it (``none`` padding shrinks every map; ``reflect`` cannot pad a map by
-    as much as its size, ``circular`` cannot wrap more than once), its :func:`min_input_size`. The one rule that training, extraction
-    and PosENet follow for such models."""
+    as much as its size, ``circular`` cannot wrap more than once), its :func:`min_input_size`.
+    The one rule that training, extraction and PosENet follow for such models."""
     return size if model.padding not in ("none", "reflect", "circular") else max(size, min_input_size(model))

@@ -1,4 +1,4 @@
-"""Any CNN under the project's padding policy, traced for PPP (issue 12).
+"""Any CNN under the project's padding policy, traced for PPP.
 
 ``convert(model, padding, taps)`` returns a :class:`~pppcore.graph_model.GraphModel`: a copy
 of ``model`` (torchvision, timm or user code) in which every padded ``nn.Conv2d`` becomes a
@@ -33,7 +33,8 @@ def _square(value, what: str, name: str) -> int:
     """``value`` (int or pair) as one int; unequal axes are refused."""
     a, b = (value, value) if isinstance(value, int) else tuple(value)
     if a != b:
-        raise GeometryError(f"{name}: {what} {tuple(value)} differs between the axes; only square windows can be converted")
+        raise GeometryError(f"{name}: {what} {tuple(value)} differs between the axes; "
+                            "only square windows can be converted")
     return int(a)
 
 
@@ -44,7 +45,8 @@ def _conv_pad(conv: nn.Conv2d, name: str) -> int:
     if conv.padding == "same":
         span = dilation * (kernel - 1)
         if span % 2:
-            raise GeometryError(f"{name}: padding 'same' with kernel {kernel}, dilation {dilation} pads unequally; not convertible")
+            raise GeometryError(f"{name}: padding 'same' with kernel {kernel}, dilation {dilation} pads unequally; "
+                                "not convertible")
         return span // 2
     return _square(conv.padding, "padding", name)
 
@@ -53,8 +55,9 @@ def _converted_conv(conv: nn.Conv2d, name: str, padding: str) -> nn.Module:
     pad = _conv_pad(conv, name)
     if not pad:
         return conv
-    new = PadConv2d(conv.in_channels, conv.out_channels, _square(conv.kernel_size, "kernel", name), _square(conv.stride, "stride", name),
-                    pad, conv.groups, conv.bias is not None, scheme=padding, dilation=_square(conv.dilation, "dilation", name))
+    kernel, stride = _square(conv.kernel_size, "kernel", name), _square(conv.stride, "stride", name)
+    new = PadConv2d(conv.in_channels, conv.out_channels, kernel, stride, pad, conv.groups, conv.bias is not None,
+                    scheme=padding, dilation=_square(conv.dilation, "dilation", name))
     new.load_state_dict(conv.state_dict())
     return new.to(device=conv.weight.device, dtype=conv.weight.dtype)
 
@@ -64,10 +67,12 @@ def _converted_pool(pool: nn.Module, name: str, padding: str) -> nn.Module:
     if not pad:
         return pool
     if isinstance(pool, nn.AvgPool2d):
-        raise GeometryError(f"{name}: an average pool that pads ({pad} px) mixes the padding into its mean; not convertible")
+        raise GeometryError(f"{name}: an average pool that pads ({pad} px) mixes the padding into its mean; "
+                            "not convertible")
     stride = _square(pool.stride, "stride", name)
     if _square(pool.dilation, "dilation", name) != 1 or (pool.ceil_mode and stride != 1) or pool.return_indices:
-        raise GeometryError(f"{name}: a padded max pool with dilation, return_indices or ceil_mode at stride {stride} is not convertible")
+        raise GeometryError(f"{name}: a padded max pool with dilation, return_indices or ceil_mode at stride {stride} "
+                            "is not convertible")
     return PadMaxPool2d(_square(pool.kernel_size, "kernel", name), stride, pad, scheme=padding)
 
 
@@ -98,7 +103,7 @@ def convert(
     probe_size: int = 128,
     in_channels: int = 3,
 ) -> GraphModel:
-    """``model`` as a :class:`~pppcore.graph.GraphModel` under the padding scheme ``padding``.
+    """``model`` as a :class:`~pppcore.graph_model.GraphModel` under the padding scheme ``padding``.
 
     ``taps`` ({name: module path or fx node name}) are where PPP is measured; by default the
     last node at each output stride 4, 8, 16 and 32. The model runs in eval mode (dropout and

@@ -1,5 +1,5 @@
 """Models the project did not build: a torchvision architecture or a user's factory, with
-weights from a local file, converted for PPP (issue 12).
+weights from a local file, converted for PPP.
 
 Nothing is downloaded: torchvision builds its architecture with random weights and the
 weights come from ``weights`` (torchvision's own ImageNet ``.pth`` files work as they are).
@@ -75,7 +75,8 @@ def torchvision_model(name: str) -> nn.Module:
         raise ValueError(f"torchvision {name!r}: torchvision is not installed ({err})") from err
     available = models.list_models(module=models)
     if name not in available:
-        raise ValueError(f"torchvision {name!r}: not a torchvision classification model (e.g. {', '.join(available[:6])}, ...)")
+        raise ValueError(f"torchvision {name!r}: not a torchvision classification model "
+                         f"(e.g. {', '.join(available[:6])}, ...)")
     return models.get_model(name, weights=None)
 
 
@@ -92,13 +93,15 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     """Load ``path`` into ``model`` strictly; the error names the file and the first key that
     is missing, unexpected or of another shape (and how many more there are)."""
     state, own = _state_dict(path), model.state_dict()
-    for what, keys in (("missing", [k for k in own if k not in state]), ("unexpected", [k for k in state if k not in own])):
+    missing, unexpected = [k for k in own if k not in state], [k for k in state if k not in own]
+    for what, keys in (("missing", missing), ("unexpected", unexpected)):
         if keys:
             more = f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
             raise ValueError(f"weights {path}: {what} key {keys[0]!r}{more} for a {type(model).__name__}")
     for key, value in state.items():
         if value.shape != own[key].shape:
-            raise ValueError(f"weights {path}: {key!r} has shape {tuple(value.shape)}, the model expects {tuple(own[key].shape)}")
+            raise ValueError(f"weights {path}: {key!r} has shape {tuple(value.shape)}, "
+                             f"the model expects {tuple(own[key].shape)}")
     model.load_state_dict(state)
     return model
 
@@ -119,7 +122,8 @@ def build_external(
     puts its padding under the policy; the source and weights file go into ``config``.
     """
     if (torchvision is None) == (module is None):
-        raise ValueError("an external model needs exactly one of torchvision (an architecture name) or module (package.module:factory)")
+        raise ValueError("an external model needs exactly one of torchvision (an architecture name) "
+                         "or module (package.module:factory)")
     if torchvision is not None:
         model, arch, source = torchvision_model(torchvision), torchvision, f"torchvision:{torchvision}"
     else:

@@ -4,16 +4,19 @@ One spatial axis at a time (every kernel here is square): map index ``i`` has it
 principal point at ``offset + stride * i`` input pixels and sees the input pixels within
 ``radius`` of it. A layer with kernel ``k``, stride ``s``, padding ``p``, dilation ``d``
 moves the principal point of output ``o`` to ``o*s - p + d*(k-1)/2`` in its own input's
-coordinates (the centre of its window, paper App. A); composing that layer by layer gives the alignment of any model
-at any input size, for any padding, with no per-architecture table.
+coordinates (the centre of its window, paper App. A); composing that layer by layer gives
+the alignment of any model at any input size, for any padding, with no per-architecture table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from torch import nn
+
+T = TypeVar("T")
 
 
 class GeometryError(ValueError):
@@ -82,8 +85,8 @@ def trace(
         kernel, stride, pad, dilation = module.window()
         policy = getattr(module, "pad", None)
         if not padless and hasattr(policy, "fits") and not policy.fits(axis.size):
-            raise GeometryError(f"layer {name or '?'}: {policy.scheme} padding of {pad} {policy.needs()}, gets "
-                                f"{axis.size} px; use a larger input size")
+            raise GeometryError(f"layer {name or '?'}: {policy.scheme} padding of {pad} {policy.needs()}, "
+                                f"gets {axis.size} px; use a larger input size")
         out = axis.through(kernel, stride, 0 if padless else pad, dilation, where=name)
     elif isinstance(module, nn.Sequential):
         out = trace_chain(module.named_children(), axis, name, record, padless)
@@ -123,3 +126,25 @@ def shortcut_slice(main: Iterable[tuple[str, nn.Module]], size: int) -> slice:
         raise GeometryError(f"main path principal point {start} is not on the input grid")
     start = int(start)
     return slice(start, start + out.stride * (out.size - 1) + 1)
+
+
+def smallest(attempt: Callable[[int], T | None], start: int, limit: int) -> tuple[int, T] | None:
+    """The smallest ``n`` in ``start..limit`` at which ``attempt(n)`` succeeds (is not None), with its result.
+
+    ``attempt`` must be monotone (once it succeeds, it succeeds at every larger ``n``), as a
+    crop that fits does at any larger crop. The search doubles from ``start`` (never past
+    ``limit``, which is tried last) until an attempt succeeds, then bisects between the last
+    failure and that success. None when even ``limit`` fails.
+    """
+    lo, hi = start, start
+    while (found := attempt(hi)) is None:
+        if hi >= limit:
+            return None
+        lo, hi = hi + 1, min(hi * 2, limit)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if (result := attempt(mid)) is None:
+            lo = mid + 1
+        else:
+            hi, found = mid, result
+    return hi, found

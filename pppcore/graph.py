@@ -35,16 +35,17 @@ PROBE_GROWTH = 64
 
 # Modules and ops that keep every position where it is (checked against the probe shapes).
 POINT_MODULES = (
-    nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm, nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish, nn.Hardsigmoid,
-    nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.ELU, nn.Mish, nn.PReLU, nn.Softplus, nn.Dropout, nn.Dropout2d, nn.AlphaDropout,
-    nn.Identity, nn.Flatten, nn.LayerNorm, nn.Linear, nn.Softmax,
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.SyncBatchNorm, nn.ReLU, nn.ReLU6, nn.SiLU, nn.GELU, nn.Hardswish,
+    nn.Hardsigmoid, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.ELU, nn.Mish, nn.PReLU, nn.Softplus, nn.Dropout,
+    nn.Dropout2d, nn.AlphaDropout, nn.Identity, nn.Flatten, nn.LayerNorm, nn.Linear, nn.Softmax,
 )
 POINT_OPS = frozenset({
-    "add", "iadd", "sub", "mul", "imul", "truediv", "div", "neg", "relu", "relu_", "relu6", "silu", "gelu", "sigmoid", "sigmoid_",
-    "tanh", "hardswish", "hardsigmoid", "hardtanh", "leaky_relu", "elu", "mish", "softplus", "clamp", "clamp_min", "clamp_max",
-    "add_", "mul_", "dropout", "dropout2d", "contiguous", "to", "float", "double", "half", "type_as", "stochastic_depth", "abs",
-    "exp", "sqrt", "rsqrt", "pow", "batch_norm", "permute", "transpose", "view", "reshape", "flatten", "cat", "concat", "chunk",
-    "split", "getitem", "unsqueeze", "squeeze", "expand_as", "layer_norm", "linear", "softmax", "log_softmax",
+    "add", "iadd", "sub", "mul", "imul", "truediv", "div", "neg", "relu", "relu_", "relu6", "silu", "gelu", "sigmoid",
+    "sigmoid_", "tanh", "hardswish", "hardsigmoid", "hardtanh", "leaky_relu", "elu", "mish", "softplus", "clamp",
+    "clamp_min", "clamp_max", "add_", "mul_", "dropout", "dropout2d", "contiguous", "to", "float", "double", "half",
+    "type_as", "stochastic_depth", "abs", "exp", "sqrt", "rsqrt", "pow", "batch_norm", "permute", "transpose", "view",
+    "reshape", "flatten", "cat", "concat", "chunk", "split", "getitem", "unsqueeze", "squeeze", "expand_as",
+    "layer_norm", "linear", "softmax", "log_softmax",
 })
 GLOBAL_MODULES = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 GLOBAL_OPS = frozenset({"adaptive_avg_pool2d", "adaptive_max_pool2d", "mean", "sum", "amax", "max"})
@@ -89,7 +90,6 @@ def _pair(value: Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-
 @dataclass
 class Window:
     """A conv or pool along both axes: (kernel, stride, pad, dilation) per axis, ``ceil`` mode."""
@@ -109,10 +109,12 @@ def _window(module: nn.Module, name: str) -> Window:
     pad = module.padding
     if isinstance(pad, str):
         if pad != "valid":
-            raise GeometryError(f"node {name}: padding {pad!r} was not converted; pass the model through pppcore.convert")
+            raise GeometryError(f"node {name}: padding {pad!r} was not converted; "
+                                "pass the model through pppcore.convert")
         pad = 0
     if any(_pair(pad)):
-        raise GeometryError(f"node {name}: {type(module).__name__} pads {pad} itself; pass the model through pppcore.convert")
+        raise GeometryError(f"node {name}: {type(module).__name__} pads {pad} itself; "
+                            "pass the model through pppcore.convert")
     dilation = _pair(module.dilation) if hasattr(module, "dilation") else (1, 1)
     stride = _pair(module.stride if module.stride is not None else module.kernel_size)
     return Window(_pair(module.kernel_size), stride, (0, 0), dilation, ceil=bool(getattr(module, "ceil_mode", False)))
@@ -141,8 +143,9 @@ def probe_shapes(gm: fx.GraphModule, size: tuple[int, int], channels: int) -> di
                 out = super().run_node(n)
             except Exception as err:  # name the node: the user's model, not ours, failed
                 first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-                raise GeometryError(f"node {n.name} ({n.op} {_op_name(n)}) fails on a {size[0]}x{size[1]} probe input: {first} "
-                                    "(PPP needs a model that takes inputs of any size; probe_size sets the first probe)") from err
+                raise GeometryError(f"node {n.name} ({n.op} {_op_name(n)}) fails on a {size[0]}x{size[1]} probe "
+                                    f"input: {first} (PPP needs a model that takes inputs of any size; "
+                                    "probe_size sets the first probe)") from err
             if isinstance(out, torch.Tensor):
                 shapes[n.name] = tuple(out.shape)
             elif isinstance(out, list | tuple) and out and all(isinstance(o, torch.Tensor) for o in out):
@@ -200,7 +203,10 @@ def _dims_check(node: fx.Node, module: nn.Module | None, layout: tuple[int, int]
         last = {dim % ndim} if dim is not None else spatial
     else:
         return None
-    return f"{type(module).__name__ if module is not None else name} works along a spatial axis (linear mixing over space)" if last & spatial else None
+    if not last & spatial:
+        return None
+    what = type(module).__name__ if module is not None else name
+    return f"{what} works along a spatial axis (linear mixing over space)"
 
 
 def analyse(gm: fx.GraphModule, probe: int = 128, channels: int = 3) -> Plan:
@@ -230,7 +236,8 @@ def analyse(gm: fx.GraphModule, probe: int = 128, channels: int = 3) -> Plan:
         elif not ins:
             plan.kind[n] = "const" if layout != "mixed" else "error"
             if layout == "mixed":
-                plan.error[n] = f"node {n} ({_op_name(node)}) has an output that follows the input size in a way PPP cannot place"
+                plan.error[n] = (f"node {n} ({_op_name(node)}) has an output that follows the input size "
+                                 "in a way PPP cannot place")
         else:
             module = modules.get(node.target) if node.op == "call_module" else None
             plan.kind[n] = _classify(node, module, layout, ins, plan, base, plan.error)
@@ -239,7 +246,9 @@ def analyse(gm: fx.GraphModule, probe: int = 128, channels: int = 3) -> Plan:
     return plan
 
 
-def _classify(node: fx.Node, module: nn.Module | None, layout: Any, ins: list[str], plan: Plan, base: dict, errors: dict) -> str:
+def _classify(
+    node: fx.Node, module: nn.Module | None, layout: Any, ins: list[str], plan: Plan, base: dict, errors: dict
+) -> str:
     n, op = node.name, _op_name(node)
     what = type(module).__name__ if module is not None else f"{node.op} {op}"
 
@@ -248,8 +257,8 @@ def _classify(node: fx.Node, module: nn.Module | None, layout: Any, ins: list[st
         return "error"
 
     if op == "pad" and node.op == "call_function":
-        return refuse(f"an explicit F.pad {node.args[1:]} {dict(node.kwargs)} that is not a symmetric zero pad of constant size "
-                      "(e.g. timm's run-time 'same' padding) cannot be put under the padding policy")
+        return refuse(f"an explicit F.pad {node.args[1:]} {dict(node.kwargs)} that is not a symmetric zero pad "
+                      "of constant size (e.g. timm's run-time 'same' padding) cannot be put under the padding policy")
     if layout == "mixed":
         return refuse("turns the spatial grid into a sequence or mixes the two axes (as a ViT or MLP-mixer does); "
                       "positions cannot be aligned after it")
@@ -258,7 +267,9 @@ def _classify(node: fx.Node, module: nn.Module | None, layout: Any, ins: list[st
     if layout == "global" or layout is None:
         if isinstance(module, GLOBAL_MODULES) or (module is None and op in GLOBAL_OPS):
             return "global"
-        return refuse("reduces the spatial map in a way that is not a global pool") if layout == "global" else refuse("no geometry rule")
+        if layout == "global":
+            return refuse("reduces the spatial map in a way that is not a global pool")
+        return refuse("no geometry rule")
     if module is not None and isinstance(module, WINDOW_MODULES):
         if len(ins) != 1:
             return refuse("a window layer with several spatial inputs")
@@ -283,7 +294,6 @@ def _classify(node: fx.Node, module: nn.Module | None, layout: Any, ins: list[st
     return "point"
 
 
-
 def ancestors(plan: Plan, nodes: Iterable[str]) -> set[str]:
     """``nodes`` and every node they depend on."""
     seen: set[str] = set()
@@ -295,7 +305,6 @@ def ancestors(plan: Plan, nodes: Iterable[str]) -> set[str]:
         seen.add(n)
         stack.extend(plan.deps.get(n, ()))
     return seen
-
 
 
 def build_graph(model: nn.Module, padding: str = "zeros") -> fx.Graph:
@@ -315,8 +324,9 @@ def build_graph(model: nn.Module, padding: str = "zeros") -> fx.Graph:
         amounts = node.args[1] if len(node.args) > 1 else node.kwargs.get("pad")
         mode = node.args[2] if len(node.args) > 2 else node.kwargs.get("mode", "constant")
         value = node.args[3] if len(node.args) > 3 else node.kwargs.get("value", None)
-        if not (isinstance(amounts, list | tuple) and len(amounts) == 4 and len(set(amounts)) == 1 and isinstance(amounts[0], int)
-                and mode == "constant" and not value):
+        symmetric = (isinstance(amounts, list | tuple) and len(amounts) == 4 and len(set(amounts)) == 1
+                     and isinstance(amounts[0], int))
+        if not (symmetric and mode == "constant" and not value):
             continue  # left for the analysis to refuse, naming the node
         name = f"ppp_pad{i}"
         model.add_module(name, PolicyPad2d(amounts[0], padding))
@@ -328,7 +338,9 @@ def build_graph(model: nn.Module, padding: str = "zeros") -> fx.Graph:
     return graph
 
 
-def resolve_taps(graph: fx.Graph, plan: Plan, taps: Mapping[str, str] | None, regular: dict[str, Axis] | None) -> dict[str, str]:
+def resolve_taps(
+    graph: fx.Graph, plan: Plan, taps: Mapping[str, str] | None, regular: dict[str, Axis] | None
+) -> dict[str, str]:
     """Tap name -> node name. A tap may name a node or a module path (its last node)."""
     nodes = list(graph.nodes)
     if taps is None:
@@ -341,14 +353,16 @@ def resolve_taps(graph: fx.Graph, plan: Plan, taps: Mapping[str, str] | None, re
         if not found:  # a net that never strides to 4 (a toy, a dense head): its last trunk map
             last = [n for n in plan.order if n in cuts and plan.kind[n] != "input"]
             if not last:
-                raise GeometryError("no feature map to tap (no conv or pool on the input); pass taps={'name': 'module.path'}")
+                raise GeometryError("no feature map to tap (no conv or pool on the input); "
+                                    "pass taps={'name': 'module.path'}")
             found["out"] = last[-1]
         return dict(sorted(found.items(), key=lambda kv: plan.order.index(kv[1])))
     out = {}
     for name, path in taps.items():
         hits = [n.name for n in nodes if n.name == path or (n.op == "call_module" and n.target == path)]
         if not hits:
-            hits = [n.name for n in nodes if n.op != "output" and (n.meta.get("scope", "") == path or n.meta.get("scope", "").startswith(path + "."))]
+            hits = [n.name for n in nodes if n.op != "output"
+                    and (n.meta.get("scope", "") == path or n.meta.get("scope", "").startswith(path + "."))]
         if not hits:
             raise GeometryError(f"tap {name!r}: no node or module {path!r} in the traced graph")
         out[name] = hits[-1]

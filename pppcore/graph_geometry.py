@@ -5,7 +5,8 @@ drops every pad, and three kinds of crop keep it on the regular grid: before eac
 window the 0..s-1 leading pixels that put its outputs on the regular grid shifted by the
 input margin ``sigma`` (ResNet's 1x1/2 shortcut, paper App. A.2, falls out of this rule); at
 each merge the inputs' common extent; at each global pool the region aligned with the
-regular map. :func:`solve_axis` searches the smallest big crop and its ``sigma``.
+regular map. :func:`solve_axis` searches the smallest big crop and its ``sigma``;
+:func:`own_grid_crops` gives the crops of a twin run without an alignment.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .geometry import Axis, GeometryError
+from .geometry import Axis, GeometryError, smallest
 from .graph import Plan, Window, ancestors
 
 
@@ -30,8 +31,13 @@ def _through(a: Axis, w: Window, axis: int, pad: int, ceil: bool, where: str) ->
     return out
 
 
-def regular_trace(plan: Plan, size: int, axis: int, upto: Iterable[str] | None = None) -> dict[str, Axis]:
-    """Each spatial node's :class:`Axis` along ``axis`` (0: height, 1: width) at ``size`` px."""
+def regular_trace(
+    plan: Plan, size: int, axis: int, upto: Iterable[str] | None = None, *, check_pads: bool = True
+) -> dict[str, Axis]:
+    """Each spatial node's :class:`Axis` along ``axis`` (0: height, 1: width) at ``size`` px.
+
+    ``check_pads=False`` skips asking each pad whether its map can take it (``reflect``
+    needs a map larger than the pad): for the grid alone, which does not depend on the size."""
     needed = set(upto) if upto is not None else None
     geo: dict[str, Axis] = {}
     for n in plan.order:
@@ -43,8 +49,9 @@ def regular_trace(plan: Plan, size: int, axis: int, upto: Iterable[str] | None =
         elif kind == "window":
             w, a = plan.window[n], geo[plan.inputs[n][0]]
             pad = w.pad[axis]
-            if w.policy is not None and hasattr(w.policy, "fits") and not w.policy.fits(a.size):
-                raise GeometryError(f"node {n}: {w.policy.scheme} padding of {pad} {w.policy.needs()}, gets {a.size} px; use a larger input size")
+            if check_pads and w.policy is not None and hasattr(w.policy, "fits") and not w.policy.fits(a.size):
+                raise GeometryError(f"node {n}: {w.policy.scheme} padding of {pad} {w.policy.needs()}, "
+                                    f"gets {a.size} px; use a larger input size")
             geo[n] = _through(a, w, axis, pad, w.ceil, n)
         else:
             geo[n] = _merged(n, [geo[i] for i in plan.inputs[n]])
@@ -58,12 +65,15 @@ def _merged(n: str, ins: list[Axis]) -> Axis:
     first = ins[0]
     for other in ins[1:]:
         if (other.size, other.stride) != (first.size, first.stride):
-            raise GeometryError(f"node {n}: its inputs have different sizes or strides ({first} vs {other}); they cannot be merged")
+            raise GeometryError(f"node {n}: its inputs have different sizes or strides ({first} vs {other}); "
+                                "they cannot be merged")
     lo, hi = min(a.offset - a.radius for a in ins), max(a.offset + a.radius for a in ins)
     return Axis(first.size, (lo + hi) / 2, first.stride, (hi - lo) / 2)
 
 
-def twin_trace(plan: Plan, big: int, sigma: int, regular: dict[str, Axis], axis: int, needed: set[str]) -> tuple[dict[str, Axis], dict]:
+def twin_trace(
+    plan: Plan, big: int, sigma: int, regular: dict[str, Axis], axis: int, needed: set[str]
+) -> tuple[dict[str, Axis], dict]:
     """The padless twin along ``axis`` on a ``big``-px crop whose regular part starts at ``sigma``.
 
     Returns each node's twin axis and the crops {(node, input): (leading, trailing)} that keep
@@ -82,12 +92,14 @@ def twin_trace(plan: Plan, big: int, sigma: int, regular: dict[str, Axis], axis:
             w, t = plan.window[n], geo[src]
             k, s, d = w.kernel[axis], w.stride[axis], w.dilation[axis]
             target, step = sigma + regular[n].offset, t.stride * s  # an even kernel: both grids sit on half pixels
-            lead = next((c for c in range(s) if (t.offset + t.stride * (c + d * (k - 1) / 2) - target) % step == 0), None)
+            lead = next((c for c in range(s) if (t.offset + t.stride * (c + d * (k - 1) / 2) - target) % step == 0),
+                        None)
             if lead is None:
                 raise GeometryError(f"node {n}: the twin's grid is off the regular grid by a fraction of a stride")
             if lead:
                 crops[(n, src)] = (lead, 0)
-            geo[n] = _through(Axis(t.size - lead, t.offset + t.stride * lead, t.stride, t.radius), w, axis, 0, False, n)
+            cropped = Axis(t.size - lead, t.offset + t.stride * lead, t.stride, t.radius)
+            geo[n] = _through(cropped, w, axis, 0, False, n)
         else:
             # Offsets relative to each input's regular grid: the crops join twin pixels that
             # stand for the same regular index (inputs may be centred differently, see _merged).
@@ -136,7 +148,9 @@ class Solution:
     crops: dict
 
 
-def solve_axis(plan: Plan, size: int, axis: int, taps: Iterable[str], name: str = "model") -> tuple[dict[str, Axis], Solution]:
+def solve_axis(
+    plan: Plan, size: int, axis: int, taps: Iterable[str], name: str = "model"
+) -> tuple[dict[str, Axis], Solution]:
     """The smallest big crop (and input margin) whose twin covers every tap and every global
     pool's input before them, with the twin's crops. Raises GeometryError when none exists."""
     taps = list(taps)
@@ -172,17 +186,36 @@ def solve_axis(plan: Plan, size: int, axis: int, taps: Iterable[str], name: str 
                 crops[(consumer, n)] = (top, bottom)
         return Solution(big, best, twin, crops)
 
-    lo, hi = size, size
-    while (found := attempt(hi)) is None:
-        lo, hi = hi + 1, hi * 2
-        if hi > 64 * size + 4096:
-            raise GeometryError(f"{name} at {size} px: no big crop lets the padding-free twin cover the taps {taps}")
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if (s := attempt(mid)) is None:
-            lo = mid + 1
-        else:
-            hi, found = mid, s
-    return regular, found
+    found = smallest(attempt, size, 64 * size + 4096)
+    if found is None:
+        raise GeometryError(f"{name} at {size} px: no big crop lets the padding-free twin cover the taps {taps}")
+    return regular, found[1]
 
 
+def own_grid_crops(plan: Plan, size: int, axis: int, taps: Iterable[str]) -> dict:
+    """The crops {(node, input): (leading, trailing)} of a twin run on a ``size``-px input
+    without an alignment: no crop before a global pool (it sees the whole map), and the
+    branches of every merge on one grid with a common extent, as :func:`twin_trace` gives them.
+
+    Which grid: of the input margins that keep every merge on one grid, the one at which
+    each strided window drops the fewest leading pixels, earlier windows first (a
+    torchvision ResNet's main path keeps its first pixel, its 1x1/2 shortcut starts one
+    pixel in, as the built-in ``Residual.shortcut_input`` crops it).
+    """
+    needed = ancestors(plan, taps)
+    regular = regular_trace(plan, size, axis, needed, check_pads=False)  # only its grid is used
+    windows = [n for n in plan.order if plan.kind[n] == "window" and n in needed]
+    period = math.lcm(*(int(a.stride) for a in regular.values()))
+    best, problem = None, ""
+    for residue in range(period):
+        try:
+            _, crops = twin_trace(plan, size, residue, regular, axis, needed)
+        except GeometryError as err:
+            problem = problem or str(err)
+            continue
+        leads = tuple(crops.get((n, plan.inputs[n][0]), (0, 0))[0] for n in windows)
+        if best is None or leads < best[0]:
+            best = (leads, crops)
+    if best is None:
+        raise GeometryError(f"the padding-free twin cannot run on a {size}-px input: {problem}")
+    return best[1]

@@ -2,52 +2,30 @@
 
 from __future__ import annotations
 
-import copy
+from .alignment import Alignment, Twinnable
+from .models.layers import has_padding, padless_copy, set_se_regions
 
-from torch import nn
-
-from .alignment import Alignment
-from .models.base import PPPModel
-from .models.layers import PadConv2d, PadMaxPool2d, SqueezeExcitation
-from .padding import NoPad2d
+__all__ = ["has_padding", "make_twin", "padless_copy", "set_se_regions"]
 
 
-def has_padding(model: nn.Module) -> bool:
-    return any(
-        (isinstance(m, PadConv2d) and m.pad.amount) or (isinstance(m, PadMaxPool2d) and m.padding)
-        for m in model.modules()
-    )
-
-
-def make_twin(model: PPPModel, alignment: Alignment | None = None) -> PPPModel:
+def make_twin(model: Twinnable, alignment: Alignment | None = None) -> Twinnable:
     """A module tree sharing ``model``'s parameters and buffers, with every pad removed.
 
     Run on the big crop of :func:`pppcore.align`, each of its features is computed from
-    real image pixels only. A model without padding (``none``) is its own twin. With
-    ``alignment``, each squeeze-excitation block pools only over the region aligned with
-    the regular map (otherwise over the twin's whole, larger map).
+    real image pixels only. A built-in model without padding (``none``) is its own twin.
+
+    ``alignment`` only decides what the twin's global pools see (and, for a converted
+    model, which grid its branches are cropped to):
+
+    - with it, each global pool inside the trunk (a squeeze-excitation block) pools over
+      the region aligned with the regular map, and a converted model's twin carries the
+      crops of that alignment (its strided windows, merges and pools, for the big crop);
+    - without it, each global pool sees the twin's whole (larger) map, and a converted
+      model's twin derives its crops from each input's size: merges join the pixels the
+      regular model joins, on the twin's own grid (each strided window keeps its first
+      pixel where the branches allow, earlier windows first), as a built-in twin's
+      residual blocks crop their shortcut.
+
+    It is ``model.twin(alignment)``: each kind of model builds its own twin.
     """
-    if hasattr(model, "align_axis"):  # a converted model: crops at strided windows, merges and pools
-        if alignment is None:
-            raise ValueError(f"make_twin({model.arch}): a converted model's twin needs the Alignment (its crops depend on the input size)")
-        return model.twin(alignment)
-    if not has_padding(model):
-        return model
-    shared = {id(t): t for t in (*model.parameters(), *model.buffers())}
-    twin = copy.deepcopy(model, shared)
-    for m in twin.modules():
-        if isinstance(m, PadConv2d):
-            m.pad = NoPad2d()
-        elif isinstance(m, PadMaxPool2d):
-            m.padding, m.circular = 0, False
-    twin.config = {**model.config, "padding": "none", "twin_of": model.padding}
-    if alignment is not None:
-        set_se_regions(twin, alignment)
-    return twin
-
-
-def set_se_regions(twin: nn.Module, alignment: Alignment) -> None:
-    """Point every SE block of ``twin`` at the pixels aligned with the regular map."""
-    for name, m in twin.named_modules():
-        if isinstance(m, SqueezeExcitation):
-            m.region = alignment.layer_margins[name].as_tuple()
+    return model.twin(alignment)

@@ -40,11 +40,13 @@ def test_any_input_size_gives_a_consistent_alignment(arch, size):
     the LoI margins equals what the regular model computes, far from any padding, on a crop
     extended by ``e`` px on every side (e a multiple of the total stride 32, so regular pixel i
     is pixel i + e / stride there, with its whole receptive field on image pixels)."""
-    model = small_model(arch, **({"squeeze_excitation": False} if arch == "efficientnet_b0" else {}))  # SE pools globally
+    no_se = {"squeeze_excitation": False} if arch == "efficientnet_b0" else {}  # SE pools globally
+    model = small_model(arch, **no_se)
     a = align(model, size)
     (h, w), (bh, bw), im = a.input_size, a.big_size, a.input_margins
     assert (im.top + h + im.bottom, im.left + w + im.right) == (bh, bw)
-    e = 32 * -(-max(im.top, im.bottom, im.left, im.right) // 32)  # >= every receptive radius here (too small would fail, not pass)
+    # >= every receptive radius here (too small would fail, not pass)
+    e = 32 * -(-max(im.top, im.bottom, im.left, im.right) // 32)
     image = torch.rand(1, 3, bh + 2 * e, bw + 2 * e, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         twin = make_twin(model, a).features(image[..., e : e + bh, e : e + bw])
@@ -156,9 +158,42 @@ def test_the_workflows_table_of_smallest_inputs_is_the_models():
 
     from pppcore.alignment import min_input_size
 
-    rows = list(csv.DictReader(resources.files("pppcore.repro").joinpath("min_input_sizes.csv").read_text().splitlines()))
-    assert {(r["arch"], r["padding"]) for r in rows} == {(a, p) for a in ("vgg16", "vgg19", "resnet50", "efficientnet_b0")
-                                                         for p in ("zeros", "circular", "reflect", "replicate", "randn", "none")}
+    table = resources.files("pppcore.repro").joinpath("min_input_sizes.csv").read_text()
+    rows = list(csv.DictReader(table.splitlines()))
+    archs = ("vgg16", "vgg19", "resnet50", "efficientnet_b0")
+    paddings = ("zeros", "circular", "reflect", "replicate", "randn", "none")
+    assert {(r["arch"], r["padding"]) for r in rows} == {(a, p) for a in archs for p in paddings}
     for r in rows:
         model = build_model(r["arch"], r["padding"], num_classes=10, width=0.125)
         assert min_input_size(model) == int(r["min_input_size"]), (r["arch"], r["padding"])
+
+
+class Delegate:
+    """A model of another kind: only what the Twinnable protocol names, no PPPModel or GraphModel."""
+
+    def __init__(self, model) -> None:
+        self.model, self.loi = model, model.loi
+        self.arch, self.padding = model.arch, model.padding
+
+    def features(self, x, taps=None):
+        return self.model.features(x, taps)
+
+    def trace(self, size, padless=False):
+        return self.model.trace(size, padless)
+
+    def align_axis(self, size, axis=0):
+        return self.model.align_axis(size, axis)
+
+    def twin(self, alignment=None):
+        return self.model.twin(alignment)
+
+
+def test_align_and_make_twin_ask_only_the_twinnable_protocol():
+    from pppcore.alignment import Twinnable, min_input_size
+
+    model = small_model("resnet50", calibrate=False)
+    other = Delegate(model)
+    assert isinstance(model, Twinnable) and isinstance(other, Twinnable)
+    assert align(other, (64, 96)) == align(model, (64, 96))
+    assert min_input_size(other) == min_input_size(model)
+    assert make_twin(other).padding == "none"

@@ -10,7 +10,7 @@ from pppcore.geometry import GeometryError
 from pppcore.models.layers import PadConv2d, PadMaxPool2d
 from pppcore.padding import PADDINGS
 
-# The test list, random init; input sizes reduced where the net allows.
+# Ten torchvision architectures, random init; input sizes reduced where the net allows.
 MODELS = {
     "resnet18": 64, "resnet50": 64, "vgg19_bn": 64, "efficientnet_b0": 64, "mobilenet_v3_small": 64,
     "regnet_y_400mf": 64, "convnext_tiny": 64, "densenet121": 64, "shufflenet_v2_x1_0": 64, "googlenet": 64,
@@ -58,8 +58,10 @@ def test_what_cannot_be_a_symmetric_pad_is_refused_with_the_module_name():
     cases = [
         (nn.Sequential(nn.Conv2d(3, 4, (1, 7), padding=(0, 3))), "0: kernel \\(1, 7\\) differs between the axes"),
         (nn.Sequential(nn.Conv2d(3, 4, 4, padding="same")), "0: padding 'same' with kernel 4"),
-        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(nn.AvgPool2d(3, 1, padding=1))), "1.0: an average pool that pads"),
-        (nn.Sequential(nn.MaxPool2d(3, 2, padding=1, ceil_mode=True)), "0: a padded max pool with .* ceil_mode at stride 2"),
+        (nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(nn.AvgPool2d(3, 1, padding=1))),
+         "1.0: an average pool that pads"),
+        (nn.Sequential(nn.MaxPool2d(3, 2, padding=1, ceil_mode=True)),
+         "0: a padded max pool with .* ceil_mode at stride 2"),
         (nn.Sequential(nn.ConvTranspose2d(3, 4, 3, padding=1)), "0: ConvTranspose2d pads"),
     ]
     for model, message in cases:

@@ -97,8 +97,9 @@ def test_bad_sources_are_named(user_module, tmp_path):
         build_external(torchvision="resnet5")
     with pytest.raises(ValueError, match="exactly one of"):
         build_external(torchvision="resnet18", module=user_module)
-    for spec, message in (("usernet", "expected package.module:factory or path"), ("nosuchpkg_x:build", "cannot import nosuchpkg_x"),
-                          ("usernet:missing", "has no attribute missing")):
+    cases = (("usernet", "expected package.module:factory or path"), ("nosuchpkg_x:build", "cannot import nosuchpkg_x"),
+             ("usernet:missing", "has no attribute missing"))
+    for spec, message in cases:
         with pytest.raises(ValueError, match=message):
             load_factory(spec)
     file_spec = f"{tmp_path / 'usernet.py'}:build"
@@ -120,7 +121,8 @@ def test_user_factory_is_converted_and_measured(user_module, tmp_path):
 
 
 def test_parse_taps():
-    assert parse_taps(None) is None and parse_taps("a=layer1, b = layer2.0.relu") == {"a": "layer1", "b": "layer2.0.relu"}
+    assert parse_taps(None) is None
+    assert parse_taps("a=layer1, b = layer2.0.relu") == {"a": "layer1", "b": "layer2.0.relu"}
     for text in ("a", "a=", "=b"):
         with pytest.raises(ValueError, match="is not name=node"):
             parse_taps(text)

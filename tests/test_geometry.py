@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from pppcore.geometry import Axis, GeometryError, shortcut_slice, trace_chain
+from pppcore.geometry import Axis, GeometryError, shortcut_slice, smallest, trace_chain
 from pppcore.models.layers import PadConv2d
 
-CASES = [c for c in itertools.product(range(9, 23, 3), (1, 2, 3, 5), (1, 2), (0, 1, 2), (1, 2)) if c[3] <= (c[1] - 1) * c[4]]
+CASES = [c for c in itertools.product(range(9, 23, 3), (1, 2, 3, 5), (1, 2), (0, 1, 2), (1, 2))
+         if c[3] <= (c[1] - 1) * c[4]]
 
 
 class Conv(nn.Conv2d):
@@ -92,3 +93,18 @@ def test_unknown_layers_and_empty_maps_are_errors():
         trace_chain([("up", nn.Upsample(scale_factor=2))], Axis(8))
     with pytest.raises(GeometryError, match="layer c .* gets a 2-px map"):
         trace_chain([("c", PadConv2d(1, 1, 3))], Axis(2))
+
+
+@pytest.mark.parametrize("start, limit", [(1, 4096), (64, 64 * 64 + 4096), (7, 100)])
+def test_smallest_finds_the_first_success_and_its_result(start, limit):
+    for first in sorted({start, start + 1, 97, 1000, limit - 1, limit} & set(range(start, limit + 1))):
+        tried: list[int] = []
+
+        def attempt(n: int, first: int = first, tried: list[int] = tried) -> tuple[int] | None:
+            tried.append(n)
+            return (n,) if n >= first else None
+
+        assert smallest(attempt, start, limit) == (first, (first,))
+        assert max(tried) <= limit and len(tried) <= 2 * limit.bit_length() + 2
+    assert smallest(lambda n: None, start, limit) is None
+    assert smallest(lambda n: n if n == limit else None, start, limit) == (limit, limit)  # the limit itself is tried

@@ -1,4 +1,4 @@
-"""pppcore.graph: any converted CNN is aligned, twinned and measured exactly (issue 12).
+"""pppcore.graph: any converted CNN is aligned, twinned and measured exactly.
 
 Ten torchvision architectures at random init, in CPU-sized variants where the geometry
 allows (DenseNet-121's layers at a quarter of its growth rate; ConvNeXt with layer scale 1, so
@@ -16,13 +16,14 @@ from pppcore import align, build_model, convert, make_twin, measure_ppp
 from pppcore.alignment import Margins
 from pppcore.geometry import GeometryError
 from pppcore.models.base import calibrate_batchnorm
+from pppcore.twin import has_padding
 
 from helpers import big_image, interior_mask, paired_features, periodic_image, shifted_diff, small_model, tolerance
 
 SIZE = 96
 NAMES = ("resnet18", "resnet50", "vgg19_bn", "efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "convnext_tiny",
          "densenet121", "shufflenet_v2_x1_0", "googlenet")
-# Beyond the issue's list: timm's DLA-34 merges a pooled shortcut centred a pixel off its conv
+# Beyond torchvision: timm's DLA-34 merges a pooled shortcut centred a pixel off its conv
 # branch (the merged feature sees the union of both receptive fields).
 EXTRA = ("timm:dla34",)
 
@@ -51,27 +52,63 @@ def torchvision_model(name: str, se: bool = True) -> nn.Module:
 
 def converted(name: str, padding: str = "zeros", se: bool = True, **kwargs) -> nn.Module:
     model = convert(torchvision_model(name, se), padding, arch=name, **kwargs)
-    calibrate_batchnorm(model, (torch.rand(4, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(s)) for s in range(2)))
+    batches = (torch.rand(4, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(s)) for s in range(2))
+    calibrate_batchnorm(model, batches)
     return model
 
 
-@pytest.mark.parametrize("arch, name", [("resnet50", "resnet50"), ("vgg19", "vgg19_bn"), ("efficientnet_b0", "efficientnet_b0")])
+BUILT_IN = [("resnet50", "resnet50"), ("vgg19", "vgg19_bn"), ("efficientnet_b0", "efficientnet_b0")]
+
+
+@pytest.mark.parametrize("arch, name", BUILT_IN)
 def test_alignment_equals_the_built_in_models(arch, name):
-    """Paper App. A at 224 px (619 / (213, 182), 460 / (118, 118), 1043 / (425, 394)), derived from the traced graph."""
+    """The two engines agree: paper App. A at 224 px (619 / (213, 182), 460 / (118, 118),
+    1043 / (425, 394)) derived from the traced graph, and the same at other sizes."""
     builtin = small_model(arch, calibrate=False, **({"batch_norm": True} if arch == "vgg19" else {}))
     taps = dict(builtin.loi) if arch == "vgg19" else None  # VGG's LoIs are block ends; the others' are the default taps
     model = convert(torchvision_model(name), arch=name, taps=taps)
-    ours, theirs = align(model, 224), align(builtin, 224)
-    assert ours.big_size == theirs.big_size and ours.input_margins == theirs.input_margins
-    assert list(ours.loi_margins.values()) == list(theirs.loi_margins.values())
-    assert [ours.loi_sizes[a] for a in ours.loi_sizes] == [theirs.loi_sizes[b] for b in theirs.loi_sizes]
-    expected = {"resnet50": 619, "vgg19": 460, "efficientnet_b0": 1043}[arch]
-    assert ours.big_size == (expected, expected)
+    for size in (224, 64, 97, (96, 160)):
+        ours, theirs = align(model, size), align(builtin, size)
+        assert ours.big_size == theirs.big_size and ours.input_margins == theirs.input_margins, size
+        assert list(ours.loi_margins.values()) == list(theirs.loi_margins.values()), size
+        assert [ours.loi_sizes[a] for a in ours.loi_sizes] == [theirs.loi_sizes[b] for b in theirs.loi_sizes], size
+        if size == 224:
+            expected = {"resnet50": 619, "vgg19": 460, "efficientnet_b0": 1043}[arch]
+            assert ours.big_size == (expected, expected)
+
+
+@pytest.mark.parametrize("arch, taps", [("resnet50", {"a": "layer1", "b": "layer2"}),
+                                        ("efficientnet_b0", {"a": "features.2", "b": "features.3"})])
+def test_twin_without_alignment_equals_the_built_in_ones(arch, taps):
+    """``make_twin(converted)`` needs no alignment: padding-free, the model's own tensors, crops
+    derived from each input's size. With the built-in model's weights it computes what the
+    built-in twin does (ResNet's shortcut crops, EfficientNet's SE pooled over the whole map)."""
+    builtin = build_model(arch, "zeros", num_classes=10).eval()
+    tv = torchvision_model(arch)
+    tv.load_state_dict(builtin.state_dict())
+    model = convert(tv, arch=arch, taps=taps)
+    twin = make_twin(model)
+    assert twin is make_twin(model) and twin.padding == "none" and has_padding(model) and not has_padding(twin)
+    pairs = ((model.named_parameters(), twin.named_parameters()), (model.named_buffers(), twin.named_buffers()))
+    for ours, theirs in pairs:
+        ours, theirs = list(ours), list(theirs)
+        assert [n for n, _ in ours] == [n for n, _ in theirs]
+        assert all(p is q for (_, p), (_, q) in zip(ours, theirs, strict=True))
+    x = torch.rand(2, 3, 128, 144, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ours, theirs = twin.features(x), make_twin(builtin).features(x, taps)
+    height, width = builtin.trace(128, padless=True), builtin.trace(144, padless=True)
+    for name, path in taps.items():
+        assert ours[name].shape[-2:] == (height[path].size, width[path].size), name
+        torch.testing.assert_close(ours[name], theirs[name], rtol=1e-5, atol=1e-6)
+    with pytest.raises(GeometryError, match="twin cannot run on a 64-px input"):
+        twin.features(x[..., :64, :64])
 
 
 def test_default_taps_are_block_outputs_at_strides_4_to_32():
     model = convert(torchvision_model("resnet50"))
-    assert model.loi == {"stride4": "layer1_2_relu_2", "stride8": "layer2_3_relu_2", "stride16": "layer3_5_relu_2", "stride32": "layer4_2_relu_2"}
+    assert model.loi == {"stride4": "layer1_2_relu_2", "stride8": "layer2_3_relu_2", "stride16": "layer3_5_relu_2",
+                         "stride32": "layer4_2_relu_2"}
     chosen = convert(torchvision_model("resnet50"), taps={"a": "layer2", "b": "layer3.1.conv2"})
     assert chosen.loi == {"a": "layer2_3_relu_2", "b": "layer3_1_conv2"}
     with pytest.raises(GeometryError, match="tap 'x': no node or module 'layer9'"):
@@ -99,7 +136,8 @@ def test_interior_exact_border_not_and_one_pixel_off_breaks_it(name):
                 assert off.max() > 100 * tol, f"{tap}: margin shifted by {(dy, dx)} still matches"
     assert interior >= 1
     tap = next(iter(regular))  # the input margin one pixel off breaks the first tap's interior too
-    m, inside, im = alignment.loi_margins[tap], interior_mask(alignment, alignment.loi_paths[tap]), alignment.input_margins
+    m, im = alignment.loi_margins[tap], alignment.input_margins
+    inside = interior_mask(alignment, alignment.loi_paths[tap])
     with torch.no_grad():
         shifted = model.features(image[..., im.top + 1 : im.top + 1 + SIZE, im.left : im.left + SIZE])[tap]
     assert shifted_diff(twin[tap], shifted, m.top, m.left).amax(dim=(0, 1))[inside].max() > 100 * tolerance(shifted)
@@ -132,9 +170,11 @@ def test_gradient_probe_gives_exactly_the_receptive_field(name):
         i, j = m.top + (rh - 1) // 2, m.left + (rw - 1) // 2
         (grad,) = torch.autograd.grad(feats[tap][0, :, i, j].sum(), image, retain_graph=True)
         nonzero = grad.abs().sum((0, 1)) > 0
-        (r0, r1), (c0, c1) = [tuple(int(v) for v in axis.twin[path].receptive_field(k)) for axis, k in zip(alignment.axes, (i, j), strict=True)]
+        (r0, r1), (c0, c1) = [tuple(int(v) for v in axis.twin[path].receptive_field(k))
+                              for axis, k in zip(alignment.axes, (i, j), strict=True)]
         rows, cols = nonzero.any(1).nonzero(), nonzero.any(0).nonzero()
-        assert (rows.min(), rows.max(), cols.min(), cols.max()) == (r0, r1, c0, c1), f"{tap}: gradient box differs from the receptive field"
+        box = (rows.min(), rows.max(), cols.min(), cols.max())
+        assert box == (r0, r1, c0, c1), f"{tap}: gradient box differs from the receptive field"
 
 
 def test_measure_ppp_on_a_converted_model_equals_the_built_in_one():
@@ -204,10 +244,12 @@ def test_what_mixes_positions_is_refused_naming_the_node():
         convert(TinyViT(), probe_size=16)
     with pytest.raises(GeometryError, match="tap 'out' .*node flatten"):
         convert(TinyViT(), taps={"out": "head"}, probe_size=16)
-    assert convert(TinyViT(), taps={"embed": "embed"}, probe_size=16).loi == {"embed": "embed"}  # before the tokens: fine
+    before_tokens = convert(TinyViT(), taps={"embed": "embed"}, probe_size=16)  # fine
+    assert before_tokens.loi == {"embed": "embed"}
     with pytest.raises(GeometryError, match="node mix .*fails on a"):
         convert(MixerBlock(), probe_size=32)
-    transposed = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Upsample(scale_factor=2), nn.Conv2d(4, 4, 3, padding=1))
+    transposed = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Upsample(scale_factor=2),
+                               nn.Conv2d(4, 4, 3, padding=1))
     with pytest.raises(GeometryError, match="node _1 .*Upsample"):
         convert(transposed)
 
@@ -234,7 +276,8 @@ def test_explicit_f_pad_comes_under_the_policy():
     assert list(zeros.state_dict()) == list(model.state_dict())
     with torch.no_grad():
         torch.testing.assert_close(zeros(x), model(x))
-        reference = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, padding_mode="circular"), nn.ReLU(), nn.Conv2d(8, 8, 3, 1, 1, padding_mode="circular"))
+        reference = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, padding_mode="circular"), nn.ReLU(),
+                                  nn.Conv2d(8, 8, 3, 1, 1, padding_mode="circular"))
         reference[0].load_state_dict(model.conv1.state_dict())
         reference[2].load_state_dict(model.conv2.state_dict())
         torch.testing.assert_close(circular(x), reference(x))

@@ -15,7 +15,8 @@ KW = dict(width=0.125, batch_norm=True, seed=3)
 def saliency_model(padding="zeros", calibrate=True):
     model = build_model("vgg16", padding, task="saliency", **KW)
     if calibrate:
-        calibrate_batchnorm(model, (torch.rand(4, 3, 96, 96, generator=torch.Generator().manual_seed(s)) for s in range(2)))
+        batches = (torch.rand(4, 3, 96, 96, generator=torch.Generator().manual_seed(s)) for s in range(2))
+        calibrate_batchnorm(model, batches)
     return model.eval()
 
 

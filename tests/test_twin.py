@@ -5,7 +5,17 @@ import torch
 
 from pppcore import align, make_twin, metrics
 
-from helpers import MEASURED_ARCHS, PADDED, big_image, interior_mask, paired_features, periodic_image, shifted_diff, small_model, tolerance
+from helpers import (
+    MEASURED_ARCHS,
+    PADDED,
+    big_image,
+    interior_mask,
+    paired_features,
+    periodic_image,
+    shifted_diff,
+    small_model,
+    tolerance,
+)
 
 SIZE = 96  # large enough for interior positions at the first two or three LoIs
 NO_SE = {"efficientnet_b0": {"squeeze_excitation": False}}
@@ -88,7 +98,8 @@ def test_twin_shares_parameters_and_has_no_padding(arch):
     twin = make_twin(model)
     assert twin is not model
     assert len(list(model.parameters())) > 0
-    for ours, theirs in ((model.named_parameters(), twin.named_parameters()), (model.named_buffers(), twin.named_buffers())):
+    pairs = ((model.named_parameters(), twin.named_parameters()), (model.named_buffers(), twin.named_buffers()))
+    for ours, theirs in pairs:
         ours, theirs = list(ours), list(theirs)  # VGG without BatchNorm has no buffers
         assert [n for n, _ in ours] == [n for n, _ in theirs]
         assert all(p is q for (_, p), (_, q) in zip(ours, theirs, strict=True))
@@ -144,3 +155,26 @@ def test_se_pools_over_the_aligned_region_only():
         for m in [alignment.loi_margins[k]]
     )
     assert worst > 10  # the periodic image makes the whole-map mean close, but not equal
+
+
+def test_shortcut_slices_are_traced_once_per_size_and_again_for_the_twin(monkeypatch):
+    """A residual block traces where its shortcut starts once per input size; the twin (other
+    pads, other slices) traces its own instead of reusing the model's."""
+    from pppcore.models import layers
+
+    calls = []
+    original = layers.shortcut_slice
+    monkeypatch.setattr(layers, "shortcut_slice", lambda main, size: calls.append(size) or original(main, size))
+    model = small_model("resnet50", "zeros", calibrate=False)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        model.features(x)
+        traced = len(calls)
+        model.features(x)
+        assert traced > 0 and len(calls) == traced
+        twin = make_twin(model)
+        twin.features(torch.rand(1, 3, 512, 512))
+    assert len(calls) > traced
+    starts = {s.start for block in twin.modules() for pair in getattr(block, "_shortcut_slices", {}).values()
+              for s in pair}
+    assert starts - {0}  # the twin's shortcuts start inside the map

@@ -67,4 +67,6 @@ def build_model(
     return model
 
 
-__all__ = ["ARCHS", "BUILDERS", "INITS", "TASKS", "EfficientNet", "PPPModel", "ResNet", "SaliencyVGG", "VGG", "build_model"]
+__all__ = [
+    "ARCHS", "BUILDERS", "INITS", "TASKS", "EfficientNet", "PPPModel", "ResNet", "SaliencyVGG", "VGG", "build_model",
+]

@@ -1,4 +1,5 @@
-"""What every model of :mod:`pppcore.models` shares: named layers of interest and ``features``."""
+"""What every model of :mod:`pppcore.models` shares: named layers of interest, ``features``,
+its geometry (``trace``, ``align_axis``) and its padding-free ``twin``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..alignment import Alignment, AxisAlignment, align_trunk_axis
 from ..geometry import Axis, trace_chain
+from .layers import has_padding, padless_copy, set_se_regions
 
 
 class _Stop(Exception):
@@ -36,6 +39,13 @@ class PPPModel(ConfiguredModel):
     Subclasses set ``loi`` (LoI name -> qualified module name, in depth order),
     ``trunk`` (the top-level children, in order, from the input to the last LoI) and
     ``config`` (the ``build_model`` arguments, saved in checkpoints).
+
+    ``model.features(x)`` is the LoI method, not a module. VGG and EfficientNet also have
+    torchvision's ``features`` Sequential, registered with :meth:`set_child` so that their
+    ``state_dict`` keys (``features.0.weight``, ...) stay torchvision's: read it with
+    :meth:`child` (``model.child("features")[0]``); ``model.features[0]`` fails.
+    It is a :class:`pppcore.alignment.Twinnable`: :meth:`align_axis` and :meth:`twin` are
+    what :func:`pppcore.align` and :func:`pppcore.make_twin` call.
     """
 
     loi: dict[str, str]
@@ -48,9 +58,13 @@ class PPPModel(ConfiguredModel):
         return self.classifier(torch.flatten(x, 1))
 
     def child(self, name: str) -> nn.Module:
-        """Top-level submodule ``name`` (``self.features`` is the method, the torchvision
-        ``features`` Sequential lives here under the same name so its keys match)."""
+        """Top-level submodule ``name``, also where a method has the same name (``features``)."""
         return self._modules[name]
+
+    def set_child(self, name: str, module: nn.Module) -> None:
+        """Register ``module`` as top-level submodule ``name``, also where a method has that name:
+        ``self.features = ...`` would register it too, yet read back as the method."""
+        self._modules[name] = module
 
     def features(self, x: torch.Tensor, taps: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
         """The LoI outputs for input ``x``, in depth order; stops after the last one.
@@ -85,6 +99,26 @@ class PPPModel(ConfiguredModel):
         record: dict[str, Axis] = {"": Axis(size)}
         trace_chain(((name, self.child(name)) for name in self.trunk), Axis(size), "", record, padless)
         return record
+
+    def align_axis(self, size: int, axis: int = 0) -> AxisAlignment:
+        """:class:`~pppcore.alignment.AxisAlignment` of a ``size``-px input along either axis
+        (every kernel is square: ``axis`` does not matter), by :func:`~pppcore.alignment.align_trunk_axis`."""
+        return align_trunk_axis(self, size)
+
+    def twin(self, alignment: Alignment | None = None) -> PPPModel:
+        """The padding-free twin: this module tree with every pad removed, sharing its parameters
+        and buffers (see :func:`pppcore.make_twin`). A model without padding is its own twin.
+
+        With ``alignment``, each squeeze-excitation block pools over the region aligned with
+        the regular map only; without it, over the twin's whole (larger) map.
+        """
+        if not has_padding(self):
+            return self
+        twin = padless_copy(self)
+        twin.config = {**self.config, "padding": "none", "twin_of": self.padding}
+        if alignment is not None:
+            set_se_regions(twin, alignment)
+        return twin
 
 
 def calibrate_batchnorm(model: nn.Module, batches: Iterable[torch.Tensor]) -> nn.Module:
@@ -125,7 +159,9 @@ def check_init(init: str) -> str:
     return init
 
 
-def init_weights(model: nn.Module, linear: Callable[[nn.Linear], None] | None = None, init: str = "torchvision") -> None:
+def init_weights(
+    model: nn.Module, linear: Callable[[nn.Linear], None] | None = None, init: str = "torchvision"
+) -> None:
     """torchvision's initialisation: Kaiming-normal (fan-out, ReLU gain) convs with zero
     bias, BatchNorm at identity, and the family's own rule for linear layers.
     ``init="pytorch_default"`` keeps the layers' own PyTorch initialisation instead."""

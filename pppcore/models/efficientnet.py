@@ -34,14 +34,18 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return new + divisor if new < 0.9 * value else new
 
 
-def conv_norm(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1, *, scheme: str, act: bool, deferred_act: bool) -> nn.Sequential:
+def conv_norm(
+    in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1, *,
+    scheme: str, act: bool, deferred_act: bool,
+) -> nn.Sequential:
     """torchvision's ``Conv2dNormActivation`` layout (keys ``0`` conv, ``1`` bn, ``2`` act).
 
     ``deferred_act``: this conv owns the SiLU of the layer before it (conv-norm-pad-act);
     ``act`` False leaves slot 2 empty because the next conv will own it.
     """
+    owned = nn.SiLU() if deferred_act else None
     layers: list[nn.Module] = [
-        PadConv2d(in_ch, out_ch, kernel, stride, (kernel - 1) // 2, groups, bias=False, scheme=scheme, act=nn.SiLU() if deferred_act else None),
+        PadConv2d(in_ch, out_ch, kernel, stride, (kernel - 1) // 2, groups, bias=False, scheme=scheme, act=owned),
         nn.BatchNorm2d(out_ch),
     ]
     if act:
@@ -61,7 +65,9 @@ class MBConv(Residual):
         if expanded != in_ch:
             layers.append(conv_norm(in_ch, expanded, 1, scheme=scheme, act=False, deferred_act=input_deferred))
             input_deferred = True
-        layers.append(conv_norm(expanded, expanded, kernel, stride, expanded, scheme=scheme, act=True, deferred_act=input_deferred))
+        depthwise = conv_norm(expanded, expanded, kernel, stride, expanded, scheme=scheme, act=True,
+                              deferred_act=input_deferred)
+        layers.append(depthwise)
         layers.append(SqueezeExcitation(expanded, max(1, in_ch // 4)) if squeeze_excitation else nn.Identity())
         layers.append(conv_norm(expanded, out_ch, 1, scheme=scheme, act=False, deferred_act=False))
         self.block = nn.Sequential(*layers)
@@ -82,7 +88,8 @@ class EfficientNet(PPPModel):
     (``features.2``, ``.3``, ``.5``, ``.7``; paper Fig. 7).
 
     ``squeeze_excitation=False`` drops the SE blocks: their global pool sees the border,
-    so only without them is the twin exact in the interior (used by the tests).
+    so only without them is the twin exact in the interior (used by the tests). The
+    ``features`` Sequential is ``child("features")`` (``features`` is the LoI method).
     """
 
     def __init__(
@@ -97,7 +104,8 @@ class EfficientNet(PPPModel):
         init: str = "torchvision",
     ) -> None:
         super().__init__()
-        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, squeeze_excitation=squeeze_excitation, init=init)
+        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width,
+                           squeeze_excitation=squeeze_excitation, init=init)
         stages = [(e, k, s, make_divisible(i * width), make_divisible(o * width), n) for e, k, s, i, o, n in B0_STAGES]
         # The stem's SiLU is owned by the first depthwise conv (conv-norm-pad-act).
         layers: list[nn.Module] = [conv_norm(3, stages[0][3], 3, 2, scheme=padding, act=False, deferred_act=False)]
@@ -114,7 +122,7 @@ class EfficientNet(PPPModel):
             layers.append(nn.Sequential(*blocks))
         last_in = stages[-1][4]
         layers.append(conv_norm(last_in, 4 * last_in, 1, scheme=padding, act=True, deferred_act=False))
-        self.features = nn.Sequential(*layers)
+        self.set_child("features", nn.Sequential(*layers))  # torchvision's keys; ``self.features`` is the LoI method
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * last_in, num_classes))
         self.loi = {f"stage{i}": f"features.{i}" for i in (2, 3, 5, 7)}
@@ -123,5 +131,16 @@ class EfficientNet(PPPModel):
 
 
 
-def efficientnet_b0(**kwargs) -> EfficientNet:
-    return EfficientNet("efficientnet_b0", **kwargs)
+def efficientnet_b0(
+    *,
+    padding: str = "zeros",
+    num_classes: int = 1000,
+    width: float = 1.0,
+    squeeze_excitation: bool = True,
+    dropout: float = 0.2,
+    stochastic_depth_prob: float = 0.2,
+    init: str = "torchvision",
+) -> EfficientNet:
+    """EfficientNet-B0 with ``padding`` everywhere; ``squeeze_excitation=False`` drops its SE blocks."""
+    return EfficientNet("efficientnet_b0", padding, num_classes, width, squeeze_excitation, dropout,
+                        stochastic_depth_prob, init)

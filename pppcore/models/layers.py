@@ -7,12 +7,20 @@ hooks the padding-free twin needs (shortcut crops, an aligned squeeze-excitation
 
 from __future__ import annotations
 
+import copy
+from typing import TYPE_CHECKING, TypeVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..geometry import Axis, shortcut_slice, trace_chain
-from ..padding import circular_pad, make_pad
+from ..padding import NoPad2d, circular_pad, make_pad
+
+if TYPE_CHECKING:
+    from ..alignment import Alignment
+
+M = TypeVar("M", bound=nn.Module)
 
 
 class PadConv2d(nn.Conv2d):
@@ -118,16 +126,25 @@ class Residual(nn.Module):
         raise NotImplementedError
 
     def shortcut_input(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` cropped so the shortcut's outputs sit on the main path's principal points."""
-        rows = shortcut_slice(self.main_path(), x.shape[-2])
-        cols = shortcut_slice(self.main_path(), x.shape[-1])
+        """``x`` cropped so the shortcut's outputs sit on the main path's principal points.
+
+        The slices are traced once per input size and kept (``forget_geometry`` drops them
+        when the main path's pads change, as :func:`padless_copy` does)."""
+        h, w = x.shape[-2:]
+        slices = self.__dict__.setdefault("_shortcut_slices", {})
+        if (h, w) not in slices:
+            slices[(h, w)] = shortcut_slice(self.main_path(), h), shortcut_slice(self.main_path(), w)
+        rows, cols = slices[(h, w)]
         if rows.start == 0 and cols.start == 0:
             return x  # padded block: both paths already start at pixel 0
         return x[..., rows, cols]
 
+    def forget_geometry(self) -> None:
+        """Drop the shortcut slices traced so far (their main path's pads have changed)."""
+        self.__dict__.pop("_shortcut_slices", None)
+
     def trace_geometry(self, axis: Axis, name: str, record: dict | None, padless: bool) -> Axis:
         return trace_chain(self.main_path(), axis, name, record, padless)
-
 
 
 class StochasticDepth(nn.Module):
@@ -144,3 +161,37 @@ class StochasticDepth(nn.Module):
         keep = 1.0 - self.p
         mask = torch.empty((x.shape[0],) + (1,) * (x.ndim - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
         return x * mask.div_(keep)
+
+
+def has_padding(model: nn.Module) -> bool:
+    """Whether any conv, max pool or explicit pad of ``model`` pads."""
+    return any(
+        (isinstance(m, PadConv2d | PolicyPad2d) and m.pad.amount) or (isinstance(m, PadMaxPool2d) and m.padding)
+        for m in model.modules()
+    )
+
+
+def padless_copy(model: M) -> M:
+    """A copy of ``model``'s module tree sharing its parameters and buffers, with every pad
+    removed: convs and explicit pads pad nothing, max pools neither pad nor wrap, and
+    ``ceil_mode`` pools drop the window that would hang over the edge."""
+    shared = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    twin = copy.deepcopy(model, shared)
+    for m in twin.modules():
+        if isinstance(m, PadConv2d | PolicyPad2d):
+            m.pad = NoPad2d()
+        elif isinstance(m, PadMaxPool2d):
+            m.padding, m.circular = 0, False
+        elif isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
+            m.ceil_mode = False
+    for m in twin.modules():
+        if isinstance(m, Residual):
+            m.forget_geometry()
+    return twin
+
+
+def set_se_regions(twin: nn.Module, alignment: Alignment) -> None:
+    """Point every SE block of ``twin`` at the pixels aligned with the regular map."""
+    for name, m in twin.named_modules():
+        if isinstance(m, SqueezeExcitation):
+            m.region = alignment.layer_margins[name].as_tuple()

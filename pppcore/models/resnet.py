@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from .base import PPPModel, init_weights
+from .common import scaled
 from .layers import PadConv2d, PadMaxPool2d, Residual
-from .vgg import scaled
 
 # (conv kernel, pad), (max-pool kernel, pad), both stride 2. "paper" is the stem of the
 # paper's App. A ResNet50 table (3x3 conv, 2x2 pool); its weights do not fit torchvision's.
@@ -20,7 +20,9 @@ STEMS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
 class Bottleneck(Residual):
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None, scheme: str = "zeros") -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None, scheme: str = "zeros"
+    ) -> None:
         super().__init__()
         self.conv1 = PadConv2d(inplanes, planes, 1, bias=False, scheme=scheme)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -98,5 +100,14 @@ class ResNet(PPPModel):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def resnet50(**kwargs) -> ResNet:
-    return ResNet("resnet50", **kwargs)
+def resnet50(
+    *,
+    padding: str = "zeros",
+    num_classes: int = 1000,
+    width: float = 1.0,
+    stem: str = "torchvision",
+    init: str = "torchvision",
+) -> ResNet:
+    """ResNet50 (torchvision's v1.5) with ``padding`` everywhere; ``stem="paper"`` is the
+    3x3 conv + 2x2 pool stem of the paper's App. A table (its weights do not fit torchvision's)."""
+    return ResNet("resnet50", padding, num_classes, width, (3, 4, 6, 3), stem, init)

@@ -21,17 +21,21 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import PPPModel, init_weights
-from .vgg import make_features, scaled
+from .common import scaled
+from .vgg import make_features
 
 
 class SaliencyVGG(PPPModel):
     """``features`` (torchvision's VGG trunk) + ``decoder`` -> N x 1 x H x W logits."""
 
-    def __init__(self, arch: str, padding: str = "zeros", width: float = 1.0, batch_norm: bool = False, init: str = "torchvision") -> None:
+    def __init__(
+        self, arch: str, padding: str = "zeros", width: float = 1.0, batch_norm: bool = False, init: str = "torchvision"
+    ) -> None:
         super().__init__()
-        self.config = dict(arch=arch, padding=padding, num_classes=1, width=width, batch_norm=batch_norm, task="saliency", init=init)
+        self.config = dict(arch=arch, padding=padding, num_classes=1, width=width, batch_norm=batch_norm,
+                           task="saliency", init=init)
         features, self.loi, _ = make_features(arch, padding, width, batch_norm)
-        self.features = features  # stored as a submodule; ``self.features`` reads the LoI method
+        self.set_child("features", features)  # torchvision's keys; ``self.features`` is the LoI method
         self.trunk = ("features",)
         self._taps = {int(path.split(".")[1]): name for name, path in self.loi.items()}
         dim = max(8, scaled(64, width))
@@ -54,7 +58,10 @@ class SaliencyVGG(PPPModel):
                     break  # the last max-pool is not needed
         lateral = self.decoder["lateral"]
         target = taps[0].shape[-2:]
-        fused = sum(F.interpolate(conv(t), size=target, mode="bilinear", align_corners=False) for conv, t in zip(lateral, taps, strict=True))
+        fused = sum(
+            F.interpolate(conv(t), size=target, mode="bilinear", align_corners=False)
+            for conv, t in zip(lateral, taps, strict=True)
+        )
         out = self.decoder["predict"](torch.relu(fused))
         return F.interpolate(out, size=size, mode="bilinear", align_corners=False)
 
@@ -67,9 +74,15 @@ def _out_channels(features: nn.Sequential, index: int) -> int:
     raise ValueError(f"no convolution before features.{index}")
 
 
-def saliency_vgg16(**kwargs) -> SaliencyVGG:
-    return SaliencyVGG("vgg16", **kwargs)
+def saliency_vgg16(
+    *, padding: str = "zeros", width: float = 1.0, batch_norm: bool = False, init: str = "torchvision"
+) -> SaliencyVGG:
+    """The VGG16 trunk with the saliency head (Table 2's VGG16-SOD row)."""
+    return SaliencyVGG("vgg16", padding, width, batch_norm, init)
 
 
-def saliency_vgg19(**kwargs) -> SaliencyVGG:
-    return SaliencyVGG("vgg19", **kwargs)
+def saliency_vgg19(
+    *, padding: str = "zeros", width: float = 1.0, batch_norm: bool = False, init: str = "torchvision"
+) -> SaliencyVGG:
+    """The VGG19 trunk with the saliency head."""
+    return SaliencyVGG("vgg19", padding, width, batch_norm, init)

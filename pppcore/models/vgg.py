@@ -5,11 +5,13 @@ from __future__ import annotations
 from torch import nn
 
 from .base import PPPModel, init_weights
+from .common import scaled
 from .layers import PadConv2d, PadMaxPool2d
 
 CONFIGS: dict[str, list[int | str]] = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"],
 }
 
 
@@ -18,11 +20,9 @@ def init_linear(m: nn.Linear) -> None:
     nn.init.zeros_(m.bias)
 
 
-def scaled(channels: int, width: float) -> int:
-    return max(1, round(channels * width))
-
-
-def make_features(arch: str, padding: str, width: float, batch_norm: bool) -> tuple[nn.Sequential, dict[str, str], int]:
+def make_features(
+    arch: str, padding: str, width: float, batch_norm: bool
+) -> tuple[nn.Sequential, dict[str, str], int]:
     """torchvision's ``features`` Sequential for ``arch``, its LoIs (the output of conv blocks
     2-5 before their max-pool, paper Fig. 6) and its output channels. Shared by the
     classifier and the saliency model, so both have the same trunk, keys and alignment."""
@@ -39,7 +39,8 @@ def make_features(arch: str, padding: str, width: float, batch_norm: bool) -> tu
             continue
         out_channels = scaled(int(v), width)
         # conv-norm-pad-act: the ReLU before a conv moves into that conv (see PadConv2d).
-        conv = PadConv2d(in_channels, out_channels, 3, padding=1, scheme=padding, act=nn.ReLU() if deferred else None)
+        act = nn.ReLU() if deferred else None
+        conv = PadConv2d(in_channels, out_channels, 3, padding=1, scheme=padding, act=act)
         layers += [conv, nn.BatchNorm2d(out_channels)] if batch_norm else [conv]
         deferred = cfg[i + 1] != "M"
         layers.append(nn.Identity() if deferred else nn.ReLU())
@@ -50,7 +51,8 @@ def make_features(arch: str, padding: str, width: float, batch_norm: bool) -> tu
 class VGG(PPPModel):
     """``features`` / ``avgpool`` / ``classifier`` exactly as torchvision names them.
 
-    LoIs: the output of conv blocks 2-5 before their max-pool (paper Fig. 6).
+    LoIs: the output of conv blocks 2-5 before their max-pool (paper Fig. 6). The
+    ``features`` Sequential is ``child("features")`` (``features`` is the LoI method).
     """
 
     def __init__(
@@ -64,8 +66,10 @@ class VGG(PPPModel):
         init: str = "torchvision",
     ) -> None:
         super().__init__()
-        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, batch_norm=batch_norm, init=init)
-        self.features, self.loi, in_channels = make_features(arch, padding, width, batch_norm)
+        self.config = dict(arch=arch, padding=padding, num_classes=num_classes, width=width, batch_norm=batch_norm,
+                           init=init)
+        features, self.loi, in_channels = make_features(arch, padding, width, batch_norm)
+        self.set_child("features", features)  # torchvision's keys; ``self.features`` is the LoI method
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         hidden = scaled(4096, width)
         self.classifier = nn.Sequential(
@@ -81,9 +85,27 @@ class VGG(PPPModel):
         init_weights(self, linear=init_linear, init=init)
 
 
-def vgg16(**kwargs) -> VGG:
-    return VGG("vgg16", **kwargs)
+def vgg16(
+    *,
+    padding: str = "zeros",
+    num_classes: int = 1000,
+    width: float = 1.0,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+    init: str = "torchvision",
+) -> VGG:
+    """VGG16 (configuration D) with ``padding`` everywhere; ``batch_norm`` gives torchvision's ``vgg16_bn``."""
+    return VGG("vgg16", padding, num_classes, width, batch_norm, dropout, init)
 
 
-def vgg19(**kwargs) -> VGG:
-    return VGG("vgg19", **kwargs)
+def vgg19(
+    *,
+    padding: str = "zeros",
+    num_classes: int = 1000,
+    width: float = 1.0,
+    batch_norm: bool = False,
+    dropout: float = 0.5,
+    init: str = "torchvision",
+) -> VGG:
+    """VGG19 (configuration E) with ``padding`` everywhere; ``batch_norm`` gives torchvision's ``vgg19_bn``."""
+    return VGG("vgg19", padding, num_classes, width, batch_norm, dropout, init)

@@ -17,7 +17,7 @@ from .synthetic import multiscale_noise
 SHAPES: tuple[str, ...] = ("disk", "square", "triangle", "plus", "ring", "hbar", "vbar", "diamond", "cross", "dots")
 
 
-def _shape_mask(kind: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+def shape_mask(kind: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Boolean mask of ``kind`` in object coordinates (u, v in [-1, 1] span the object)."""
     r = torch.sqrt(u**2 + v**2)
     if kind == "disk":
@@ -43,7 +43,7 @@ def _shape_mask(kind: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown shape {kind!r}; allowed: {', '.join(SHAPES)}")
 
 
-def _texture(size: int, gen: torch.Generator) -> torch.Tensor:
+def texture(size: int, gen: torch.Generator) -> torch.Tensor:
     """Earth-toned multi-scale noise, 3 x size x size in [0, 1].
 
     Clutter amplitude 0.06 (per-channel std ~0.08): at 0.12 the background's edges rivalled
@@ -54,19 +54,31 @@ def _texture(size: int, gen: torch.Generator) -> torch.Tensor:
     return (base + 0.06 * img).clamp(0, 1)
 
 
-def make_object_image(label: int, size: int, gen: torch.Generator) -> torch.Tensor:
-    """One 3 x size x size image of class ``label`` drawn with ``gen``."""
-    img = _texture(size, gen)
-    scale = size * (0.18 + 0.12 * float(torch.rand(1, generator=gen)))
-    cy, cx = (size - 1) / 2 + size * 0.12 * (torch.rand(2, generator=gen) * 2 - 1)
-    angle = float(torch.rand(1, generator=gen)) * 0.5 - 0.25
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
+def paint_shape(
+    img: torch.Tensor, kind: str, centre: torch.Tensor, scale: float, angle: float, gen: torch.Generator
+) -> torch.Tensor:
+    """Paint shape ``kind`` onto ``img`` (3 x H x W, in place) in a colour drawn with ``gen``;
+    its boolean H x W mask. ``centre`` is (row, column), ``scale`` the object's half-size in
+    pixels, ``angle`` its rotation in radians."""
+    cy, cx = centre
+    rows, cols = (torch.arange(n, dtype=torch.float32) for n in img.shape[-2:])
+    ys, xs = torch.meshgrid(rows, cols, indexing="ij")
     dy, dx = (ys - cy) / scale, (xs - cx) / scale
     u = dx * math.cos(angle) + dy * math.sin(angle)
     v = -dx * math.sin(angle) + dy * math.cos(angle)
-    mask = _shape_mask(SHAPES[label], u, v)
+    mask = shape_mask(kind, u, v)
     colour = torch.rand(3, 1, generator=gen) * 0.8 + 0.2 * (torch.rand(1, generator=gen) > 0.5)
     img[:, mask] = colour.expand(3, int(mask.sum())) * 0.9 + 0.1 * img[:, mask]
+    return mask
+
+
+def make_object_image(label: int, size: int, gen: torch.Generator) -> torch.Tensor:
+    """One 3 x size x size image of class ``label`` drawn with ``gen``."""
+    img = texture(size, gen)
+    scale = size * (0.18 + 0.12 * float(torch.rand(1, generator=gen)))
+    centre = (size - 1) / 2 + size * 0.12 * (torch.rand(2, generator=gen) * 2 - 1)
+    angle = float(torch.rand(1, generator=gen)) * 0.5 - 0.25
+    paint_shape(img, SHAPES[label], centre, scale, angle, gen)
     return img
 
 

@@ -13,23 +13,17 @@ import math
 import torch
 from torch.utils.data import Dataset
 
-from .procedural import SHAPES, _shape_mask, _texture
+from .procedural import SHAPES, paint_shape, texture
 
 
 def make_salient_image(size: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """One (3 x size x size image in [0, 1], 1 x size x size {0, 1} mask) drawn with ``gen``."""
-    img = _texture(size, gen)
+    img = texture(size, gen)
     kind = SHAPES[int(torch.randint(len(SHAPES), (1,), generator=gen))]
     scale = size * (0.14 + 0.12 * float(torch.rand(1, generator=gen)))
-    cy, cx = (size - 1) / 2 + size * 0.2 * (torch.rand(2, generator=gen) * 2 - 1)
+    centre = (size - 1) / 2 + size * 0.2 * (torch.rand(2, generator=gen) * 2 - 1)
     angle = float(torch.rand(1, generator=gen)) * math.pi
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
-    dy, dx = (ys - cy) / scale, (xs - cx) / scale
-    u = dx * math.cos(angle) + dy * math.sin(angle)
-    v = -dx * math.sin(angle) + dy * math.cos(angle)
-    mask = _shape_mask(kind, u, v)
-    colour = torch.rand(3, 1, generator=gen) * 0.8 + 0.2 * (torch.rand(1, generator=gen) > 0.5)
-    img[:, mask] = colour.expand(3, int(mask.sum())) * 0.9 + 0.1 * img[:, mask]
+    mask = paint_shape(img, kind, centre, scale, angle, gen)
     return img, mask[None].float()
 
 

@@ -31,8 +31,8 @@ _EXPORTS = {
     "ARCHS": "models", "build_model": "models", "PADDINGS": "padding", "tune_malloc": "runtime", "make_twin": "twin",
 }
 __all__ = [
-    "ARCHS", "PADDINGS", "Alignment", "PPPAccumulator", "PPPResult", "align", "build_model", "convert", "load_checkpoint",
-    "make_twin", "measure_ppp", "save_checkpoint", "tune_malloc",
+    "ARCHS", "PADDINGS", "Alignment", "PPPAccumulator", "PPPResult", "align", "build_model", "convert",
+    "load_checkpoint", "make_twin", "measure_ppp", "save_checkpoint", "tune_malloc",
 ]
 __version__ = "0.1.0"
 

@@ -74,8 +74,8 @@ def epoch_name(epoch: int | str = "{epoch}", suffix: str = "") -> str:
     return f"epoch_{epoch:03d}{suffix}" if isinstance(epoch, int) else f"epoch_{epoch}{suffix}"
 
 
-def run_file(root: str, epoch: int | str = "{epoch}", suffix: str = "", arch: str = "{arch}", padding: str = "{padding}",
-             seed: int | str = "{seed}") -> str:
+def run_file(root: str, epoch: int | str = "{epoch}", suffix: str = "", arch: str = "{arch}",
+             padding: str = "{padding}", seed: int | str = "{seed}") -> str:
     """``{root}/{arch}/{padding}/seed{seed}/epoch_{epoch:03d}{suffix}``: a checkpoint (root
     ``results/train``, ``.pt``), its PPP (``results/ppp/{size}px``, ``.json`` / ``.npz``) or its
     PosENet JSON (``results/posenet``)."""

@@ -34,7 +34,8 @@ def _state_dict(blob: Any, where: str) -> dict[str, torch.Tensor]:
     return blob
 
 
-def load_trunk(model: torch.nn.Module, path: str | os.PathLike, key: str = "train.archs.<arch>.init_weights") -> dict[str, Any]:
+def load_trunk(model: torch.nn.Module, path: str | os.PathLike,
+               key: str = "train.archs.<arch>.init_weights") -> dict[str, Any]:
     """Copy the ``features.*`` tensors of the state dict in ``path`` into ``model`` (same names
     and shapes; relative paths from the working directory). Accepts a raw state dict or one
     under ``state_dict`` / ``model``. Every ``features.*`` key of the model must be in the file
@@ -54,16 +55,20 @@ def load_trunk(model: torch.nn.Module, path: str | os.PathLike, key: str = "trai
     target = model.state_dict()
     trunk = [k for k in target if k.startswith(TRUNK_PREFIX)]
     if not trunk:
-        raise ValueError(f"{where}: {getattr(model, 'arch', type(model).__name__)} has no {TRUNK_PREFIX}* trunk to load (VGGs only)")
+        arch = getattr(model, "arch", type(model).__name__)
+        raise ValueError(f"{where}: {arch} has no {TRUNK_PREFIX}* trunk to load (VGGs only)")
     if missing := [k for k in trunk if k not in source and not k.endswith(OPTIONAL_SUFFIXES)]:
-        raise ValueError(f"{where}: the file lacks trunk key {missing[0]!r} ({len(missing)} missing); another arch or batch_norm setting?")
+        raise ValueError(f"{where}: the file lacks trunk key {missing[0]!r} ({len(missing)} missing); "
+                         "another arch or batch_norm setting?")
     if unexpected := [k for k in source if k not in target]:
-        raise ValueError(f"{where}: the file's key {unexpected[0]!r} is not in the model ({len(unexpected)} unexpected); another arch or batch_norm setting?")
+        raise ValueError(f"{where}: the file's key {unexpected[0]!r} is not in the model "
+                         f"({len(unexpected)} unexpected); another arch or batch_norm setting?")
     for k, value in source.items():
         if not torch.is_tensor(value):
             raise ValueError(f"{where}: {k!r} is a {type(value).__name__}, not a tensor")
         if tuple(value.shape) != tuple(target[k].shape):
-            raise ValueError(f"{where}: {k!r} has shape {tuple(value.shape)} in the file but {tuple(target[k].shape)} in the model; another width?")
+            raise ValueError(f"{where}: {k!r} has shape {tuple(value.shape)} in the file but {tuple(target[k].shape)} "
+                             "in the model; another width?")
     with torch.no_grad():
         for k, value in source.items():
             target[k].copy_(value)  # state_dict tensors share storage with the parameters and buffers

@@ -116,7 +116,8 @@ def crops(folder: str | os.PathLike, cfg: PosENetConfig) -> tuple[torch.Tensor, 
 
 
 @functools.lru_cache(maxsize=1)  # one job: one image folder, one config (bounds the memory held)
-def _crops(folder: str, stamps: tuple[tuple[str, int, int], ...], cfg: PosENetConfig) -> tuple[torch.Tensor, torch.Tensor]:
+def _crops(folder: str, stamps: tuple[tuple[str, int, int], ...],
+           cfg: PosENetConfig) -> tuple[torch.Tensor, torch.Tensor]:
     files = [Path(path) for path, _, _ in stamps]
     if len(files) < 2:
         raise ValueError(f"posenet: {folder} has {len(files)} image(s); the train/eval split needs >= 2")
@@ -135,7 +136,8 @@ def _windows(files: Sequence[os.PathLike], side: int, n: int, size: int, key: st
         picked += [(k, f, top, left) for k, (top, left) in enumerate(grid)]
     picked.sort()
     if len(picked) < n:
-        raise ValueError(f"posenet.{key}: {n} crops of {side} px asked for, but {len(files)} image(s) hold only {len(picked)}")
+        raise ValueError(f"posenet.{key}: {n} crops of {side} px asked for, "
+                         f"but {len(files)} image(s) hold only {len(picked)}")
     by_file: dict[int, list[tuple[int, int, int]]] = {}
     for i, (_, f, top, left) in enumerate(picked[:n]):
         by_file.setdefault(f, []).append((i, top, left))
@@ -183,7 +185,8 @@ class FeatureCache:
     def __init__(self, levels: list[torch.Tensor], max_concat_bytes: int = MAX_CONCAT_BYTES) -> None:
         for i, f in enumerate(levels):
             if f.dim() != 4 or f.shape[-1] < 1 or f.shape[-2] < 1 or len(f) != len(levels[0]):
-                raise ValueError(f"posenet: tap {i} has shape {tuple(f.shape)}; expected N x C x H x W with H, W >= 1 and one N")
+                raise ValueError(f"posenet: tap {i} has shape {tuple(f.shape)}; "
+                                 "expected N x C x H x W with H, W >= 1 and one N")
         self.levels = levels
         self.max_concat_bytes = max_concat_bytes
         self._concat: torch.Tensor | None = None
@@ -210,7 +213,8 @@ class FeatureCache:
         return torch.cat([_to_grid(f[index]) for f in self.levels], dim=1)
 
     @classmethod
-    def from_model(cls, model: PPPModel, images: torch.Tensor, cfg: PosENetConfig, device: torch.device | str = "cpu") -> FeatureCache:
+    def from_model(cls, model: PPPModel, images: torch.Tensor, cfg: PosENetConfig,
+                   device: torch.device | str = "cpu") -> FeatureCache:
         model = model.to(device).eval()
         seed_randn(model, cfg.seed)
         parts: list[list[torch.Tensor]] = []
@@ -273,7 +277,8 @@ class PEMs(nn.Module):
                 x = f[index].to(k.device)  # B x C_l x h x w
                 m = k.reshape(t * 9, c) @ x.flatten(2)  # B x 9T x hw
             else:
-                x = f.index_select(0, index.flatten().to(f.device)).to(k.device).unflatten(0, index.shape)  # T x B x C_l x h x w
+                x = f.index_select(0, index.flatten().to(f.device)).to(k.device)
+                x = x.unflatten(0, index.shape)  # T x B x C_l x h x w
                 m = (k[:, None] @ x.flatten(3)).transpose(0, 1)  # B x T x 9 x hw
             m = m.reshape(-1, 3, 3, h, w)  # BT x dy x dx x h x w
             if (h, w) == (FEATURE_SIZE, FEATURE_SIZE):
@@ -377,7 +382,8 @@ def fit(train: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, seeds: Se
     return pems.eval(), [float(v) for v in loss_sum]
 
 
-def _sgd_step(params: list[torch.Tensor], grads: Sequence[torch.Tensor], bufs: list[torch.Tensor | None], lr: float) -> None:
+def _sgd_step(params: list[torch.Tensor], grads: Sequence[torch.Tensor], bufs: list[torch.Tensor | None],
+              lr: float) -> None:
     """``torch.optim.SGD`` (momentum 0.9, dampening 0, weight decay 1e-4, not Nesterov), elementwise, so
     per trial on stacked parameters. By hand: building an optimizer imports ``torch._dynamo``
     (~2.5 s of a job that trains in well under one)."""
@@ -392,7 +398,8 @@ def _sgd_step(params: list[torch.Tensor], grads: Sequence[torch.Tensor], bufs: l
             p.add_(buf, alpha=-lr)
 
 
-def evaluate(pems: PEMs, data: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, device: torch.device | str = "cpu") -> list[dict[str, float]]:
+def evaluate(pems: PEMs, data: FeatureCache, target: torch.Tensor, cfg: PosENetConfig,
+             device: torch.device | str = "cpu") -> list[dict[str, float]]:
     """Per trial: mean per-image SPC and MAE (NaN kept: one undefined image makes the mean NaN)."""
     spc: list[list[float]] = [[] for _ in range(pems.trials)]
     mae: list[list[float]] = [[] for _ in range(pems.trials)]
@@ -413,7 +420,8 @@ def evaluate(pems: PEMs, data: FeatureCache, target: torch.Tensor, cfg: PosENetC
     return rows
 
 
-def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig, device: torch.device | str = "cpu") -> list[dict[str, Any]]:
+def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig,
+               device: torch.device | str = "cpu") -> list[dict[str, Any]]:
     """``cfg.trials`` independent PEMs on the same cached features, trained and scored together."""
     target = make_target(cfg.target, cfg.input_size)
     seeds = [trial_seed(cfg.seed, trial) for trial in range(cfg.trials)]
@@ -424,7 +432,8 @@ def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig
 
 
 def posenet_checkpoint(
-    checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike, device: torch.device | str = "cpu"
+    checkpoint: str | os.PathLike, images: str | os.PathLike, cfg: PosENetConfig, json_path: str | os.PathLike,
+    device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """The workflow step: features of one checkpoint once, ``trials`` PEMs, one JSON (NaN -> null)."""
     model = load_checkpoint(checkpoint)

@@ -98,7 +98,8 @@ def _targets(y, device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification", batch_size: int = 128, workers: int = 0,
+def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification", batch_size: int = 128,
+             workers: int = 0,
              memory_format: str = "contiguous") -> dict[str, Any]:
     """``performance`` (top-1 accuracy or mean weighted F-measure) of ``model`` (eval mode)
     on ``data``, with ``performance_metric``; classification adds ``val_acc``. ``memory_format``:
@@ -157,11 +158,13 @@ def train(
     kernels, so a resumed run matches only to rounding."""
     out_dir, state_path = Path(out_dir), Path(state_path)
     num_classes = 1 if cfg.task == "saliency" else cfg.num_classes or train_set.num_classes
-    model = build_model(cfg.arch, cfg.padding, num_classes, cfg.width, seed=cfg.seed, task=cfg.task, **(cfg.model_kwargs or {}))
+    model = build_model(cfg.arch, cfg.padding, num_classes, cfg.width, seed=cfg.seed, task=cfg.task,
+                        **(cfg.model_kwargs or {}))
     if cfg.zero_init_residual and not zero_init_residual(model):
         raise ValueError(f"zero_init_residual applies to ResNets only, not {cfg.arch}")
     model.to(device, memory_format=MEMORY_FORMATS[cfg.memory_format])
-    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov,
+                                weight_decay=cfg.weight_decay)
     log: list[dict] = []
     start = 1
     extra: dict[str, Any] = {}  # in every checkpoint: the init_weights file's path and sha256
@@ -184,18 +187,21 @@ def train(
         scores = {}
         if cfg.validate == "every_epoch" or cfg.is_checkpoint(epoch):
             scores = evaluate(model, val_set, cfg.task, workers=workers, memory_format=cfg.memory_format)
-        row.update(epoch=epoch, val_acc=scores.get("val_acc", ""), performance=round(scores["performance"], 6) if scores else "",
+        row.update(epoch=epoch, val_acc=scores.get("val_acc", ""),
+                   performance=round(scores["performance"], 6) if scores else "",
                    seconds=round(time.perf_counter() - tic, 3))
         log.append(row)
         if cfg.is_checkpoint(epoch):
             save_checkpoint(checkpoint_path(out_dir, epoch), model, epoch=epoch, **scores, **extra)
         _write_log(log, out_dir / "log.csv")
-        state = {"config": _config_record(cfg), "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(), "log": log}
+        state = {"config": _config_record(cfg), "epoch": epoch, "model": model.state_dict(),
+                 "optimizer": optimizer.state_dict(), "log": log}
         torch_save({**state, **extra}, state_path)
     return log
 
 
-def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, progress: bool, workers: int = 0) -> dict:
+def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, progress: bool,
+                 workers: int = 0) -> dict:
     gen = torch.Generator().manual_seed(_epoch_seed(cfg, epoch))
     torch.manual_seed(_epoch_seed(cfg, epoch))  # dropout, stochastic depth
     seed_randn(model, _epoch_seed(cfg, epoch))
@@ -209,7 +215,8 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(data), unit="img", desc=f"{cfg.arch}/{cfg.padding} s{cfg.seed} epoch {epoch}/{cfg.epochs}", leave=False)
+        bar = tqdm(total=len(data), unit="img", desc=f"{cfg.arch}/{cfg.padding} s{cfg.seed} epoch {epoch}/{cfg.epochs}",
+                   leave=False)
     for i, (x, y) in enumerate(_loader(data, order, cfg.batch_size, workers)):
         x, y = x.to(device, memory_format=MEMORY_FORMATS[cfg.memory_format]), _targets(y, device)
         lr = learning_rate(cfg, (epoch - 1) * steps + i, steps)
@@ -222,7 +229,8 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
         out = model(normalize(x))
         loss = F.binary_cross_entropy_with_logits(out, y) if saliency else F.cross_entropy(out, y)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"{cfg.arch}/{cfg.padding} seed {cfg.seed}: loss is {loss.item()} at epoch {epoch}, batch {i}")
+            raise FloatingPointError(f"{cfg.arch}/{cfg.padding} seed {cfg.seed}: loss is {loss.item()} "
+                                     f"at epoch {epoch}, batch {i}")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -234,7 +242,8 @@ def _train_epoch(model, optimizer, data: Dataset, cfg: TrainConfig, epoch: int, 
             bar.update(len(x))
     if bar is not None:
         bar.close()
-    return {"train_loss": round(total_loss / seen, 6), "train_acc": "" if saliency else round(correct / seen, 6), "lr": lr}
+    return {"train_loss": round(total_loss / seen, 6), "train_acc": "" if saliency else round(correct / seen, 6),
+            "lr": lr}
 
 
 def train_job(cfg: TrainConfig, state_dir: str | os.PathLike, checkpoints: Sequence[str | os.PathLike],
@@ -247,8 +256,8 @@ def train_job(cfg: TrainConfig, state_dir: str | os.PathLike, checkpoints: Seque
     model = build_model(cfg.arch, cfg.padding, num_classes=num_classes, width=cfg.width, task=cfg.task,
                         **(cfg.model_kwargs or {}))
     if (size := input_size_for(model, cfg.image_size)) != cfg.image_size:  # none, reflect: same images, more pixels
-        print(f"padding {cfg.padding}: training on the images resized to {size} px, the smallest input {cfg.arch} can see",
-              flush=True)
+        print(f"padding {cfg.padding}: training on the images resized to {size} px, "
+              f"the smallest input {cfg.arch} can see", flush=True)
         train_set, val_set = Resized(train_set, size), Resized(val_set, size)
     state_dir = Path(state_dir)
     log = train(cfg, train_set, val_set, state_dir, state_dir / "state.pt", device=device, workers=workers)

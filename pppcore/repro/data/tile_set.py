@@ -23,7 +23,8 @@ def build_tile_set(tiles: TilesConfig, out_dir: str | os.PathLike) -> None:
         missing = [f"tiles.xyz.{key}" for key in ("url_templates", "boxes") if not getattr(xyz, key)]
         if missing:
             raise ValueError(f"{' and '.join(missing)} must not be empty for tiles.source xyz")
-        download_tiles(xyz.url_templates, mosaic_specs(xyz.boxes, xyz.zoom, tiles.size, tiles.n), out_dir, out_dir / "cache",
+        specs = mosaic_specs(xyz.boxes, xyz.zoom, tiles.size, tiles.n)
+        download_tiles(xyz.url_templates, specs, out_dir, out_dir / "cache",
                        timeout=(10.0, xyz.timeout_s), retries=xyz.retries, min_interval=xyz.min_interval_s)
     elif tiles.source == "folder":
         from .folder import index_folder

@@ -37,7 +37,7 @@ rule table1:
         # split outermost: Table 1 orders its splits as they come (the config's order)
         [f"{R}/bhv/{s}/{bg}/{p}_{c}.json" for s in BHV["splits"] for p, c in BHV_NETS for bg in BHV["backgrounds"]],
     output:
-        csv=f"{R}/tables/table1.csv",
+        csv=report(f"{R}/tables/table1.csv", caption="../report/table1.rst", category="Tables"),
         tex=f"{R}/tables/table1.tex",
     log:
         f"{R}/logs/table1.log",
@@ -51,7 +51,7 @@ rule table1:
 
 rule fig3:
     output:
-        png=f"{R}/figures/fig3_bhv_samples.png",
+        png=report(f"{R}/figures/fig3_bhv_samples.png", caption="../report/fig3.rst", category="Figures"),
         pdf=f"{R}/figures/fig3_bhv_samples.pdf",
     log:
         f"{R}/logs/fig3.log",

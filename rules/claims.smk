@@ -48,7 +48,8 @@ rule claims:
         table1=rules.table1.output.csv if WITH_BHV else [],
         fit=rules.reading_fit.output.summary,
     output:
-        csv=report(f"{R}/tables/claims.csv", caption="../report/claims.rst", category="Claims"),
+        csv=f"{R}/tables/claims.csv",
+        compact=report(f"{R}/tables/claims_compact.csv", caption="../report/claims.rst", category="Claims"),
         md=f"{R}/tables/claims.md",
         tex=f"{R}/tables/claims.tex",
         front=f"{R}/report/front.rst",

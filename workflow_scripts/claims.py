@@ -1,10 +1,12 @@
-"""Glue: rule claims -> pppcore.repro.claims (the paper's claims judged on this run) and the verdict matrix."""
+"""Glue: rule claims -> pppcore.repro.claims (the paper's claims judged on this run), the verdict matrix and the
+report's compact claims table."""
 import pandas as pd
 
 from pppcore.io import log_to, write_text
 from pppcore.repro.claims import bhv_claims, claims_latex, claims_markdown, claims_rst, claims_table, provenance
 from pppcore.repro.plots import save
 from pppcore.repro.reading_fit import primary_reading, rule_text
+from pppcore.repro.report import claims_compact
 from pppcore.repro.tables import collect, collect_posenet
 from pppcore.repro.verdict_matrix import verdict_matrix
 
@@ -17,6 +19,7 @@ with log_to(sm.log[0]):
     table = claims_table(collect(sm.input.ppp), sm.params.scale, posenet, bhv,
                          primary_reading=primary_reading(fit), primary_size=sm.params.primary_size)
     write_text(sm.output.csv, table.to_csv(index=False))
+    write_text(sm.output.compact, claims_compact(table).to_csv(index=False))  # the report's Claims page
     write_text(sm.output.md, claims_markdown(table, header))
     write_text(sm.output.tex, claims_latex(table, header))
     with open(sm.params.intro) as f:

@@ -1,4 +1,5 @@
-"""The workflow's HTML report: ``snakemake --report`` over the very run that asks for it."""
+"""The workflow's HTML report: ``snakemake --report`` over the very run that asks for it, and
+the compact claims table its Claims page shows beside the verdict matrix."""
 
 from __future__ import annotations
 
@@ -10,9 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from ..io import atomic_path
+from .claims import NA
+
+# The compact claims table's columns: the claims table's, less the claim's text, the paper's
+# sentence, the size and seeds, and the per-(reading, size) verdicts (one count instead).
+COMPACT_COLUMNS = ("id", "section", "reading", "verdict", "ours", "paper", "same_elsewhere", "why")
 
 
 def snakemake_report(snakefile: str | os.PathLike, config: Mapping[str, Any], out: str | os.PathLike, workdir: str | os.PathLike = ".") -> None:
@@ -29,3 +36,22 @@ def snakemake_report(snakefile: str | os.PathLike, config: Mapping[str, Any], ou
         print(proc.stdout, proc.stderr, sep="\n", flush=True)
         if proc.returncode != 0:
             raise RuntimeError(f"snakemake --report failed with exit code {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}")
+
+
+def claims_compact(t: pd.DataFrame) -> pd.DataFrame:
+    """The report's claims table: one row per claim with its verdict at the primary reading and
+    size, and in ``same_elsewhere`` how many of the other (reading, size) cells (the columns named
+    reading@size; ``--`` where a claim has no verdict, e.g. the BHV claims' sizes) give the same
+    verdict, as "same/of" ("--" when there is none). Nothing in it depends on the run's scale,
+    which the page's caption states once."""
+    cells = [c for c in t.columns if "@" in str(c)]
+    primary = t.attrs.get("primary")
+
+    def elsewhere(row: pd.Series) -> str:
+        others = [row[c] for c in cells if c != primary and row[c] != NA]
+        return f"{sum(v == row['verdict'] for v in others)}/{len(others)}" if others else NA
+
+    out = t[[c for c in COMPACT_COLUMNS if c != "same_elsewhere"]].copy()
+    same = t.apply(elsewhere, axis=1) if len(t) else []
+    out.insert(list(COMPACT_COLUMNS).index("same_elsewhere"), "same_elsewhere", same)
+    return out

@@ -23,8 +23,7 @@ wildcard_constraints:
 
 include: "rules/data.smk"
 include: "rules/train.smk"
-include: "rules/extract.smk"
-include: "rules/figures.smk"
+include: "rules/ppp.smk"
 include: "rules/posenet.smk"
 include: "rules/bhv.smk"
 include: "rules/claims.smk"
@@ -66,7 +65,7 @@ report: report_front_page()
 
 
 # Under a cluster executor (profiles/slurm) the data step (downloads need the internet) and
-# the plot/table steps (seconds each) run on the submitting host; training, extraction,
+# the plot/table steps (seconds each) run on the submitting host; train, ppp,
 # PosENet, BHV and Figs 1-2 (torch on a GPU) are submitted.
 localrules:
     all,

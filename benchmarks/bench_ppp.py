@@ -1,6 +1,6 @@
 """Cost of the PPP measurement over the two bare forwards it needs, under an extraction job's conditions.
 
-Conditions are those of the workflow's ``ppp_metrics`` job (rules/extract.smk): one torch
+Conditions are those of the workflow's ``ppp`` job (rules/ppp.smk): one torch
 thread and glibc malloc tuned (:func:`pppcore.runtime.prepare_job`), CPU, ``--size`` px
 (default 224, the primary measurement size), ``ppp.max_images`` images in batches of
 ``ppp.batch_size`` (config.yaml), read from PNG files: seeded synthetic mosaics
@@ -12,7 +12,7 @@ options, zeros padding, random init: the cost does not depend on the weights' va
 Per arch, timed in alternating pairs (measure first in even pairs, bare first in odd ones, after
 one warm-up of each) so that a change in the machine's load hits both sides of a pair alike:
 
-  (a) measure: :func:`pppcore.extract.measure_folder` over the PNG folder, as the job calls it
+  (a) measure: :func:`pppcore.ppp.measure_folder` over the PNG folder, as the job calls it
       (loading and cropping the images, ``align`` + ``make_twin``, both forwards, the
       accumulator, ``compute``; no file output);
   (b) bare: what any measurement must do: read the same PNGs into the same big crops
@@ -54,9 +54,9 @@ import torch
 import yaml
 
 from pppcore import align, build_model, make_twin
-from pppcore.extract import measure_folder
 from pppcore.images import big_crops, list_images, normalize
 from pppcore.models import PPPModel
+from pppcore.ppp import measure_folder
 from pppcore.repro.config import with_defaults
 from pppcore.repro.data.synthetic_tiles import write_synthetic_mosaics
 from pppcore.runtime import prepare_job

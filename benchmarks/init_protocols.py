@@ -20,6 +20,7 @@ import torch
 
 from pppcore import build_model, measure_ppp
 from pppcore.repro.calibration import calibrate, calibration_images
+from pppcore.repro.config import Calibration, DataConfig
 from pppcore.repro.data.synthetic_tiles import synthetic_mosaics
 
 from report_table import print_and_write
@@ -57,7 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     out = args.out or Path(__file__).parent / "results" / f"init_protocols_{args.scale}.csv"
-    calib = {task: calibration_images(task, {"image_size": 64}, 64)[0] for task in ("classification", "saliency")}
+    calib = {task: calibration_images(Calibration(64, DataConfig(task), 64))[0] for task in ("classification", "saliency")}
     rows = []
     for arch, (kwargs, size) in SCALES[args.scale].items():
         kwargs = dict(kwargs)

@@ -165,7 +165,7 @@ def profile(name: str, job, spec: dict[str, list[str]], cprofile: bool) -> dict[
 def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
     """One job of each type of the default config: name -> (callable, phase spec). ``run``
     is a finished default run (a trained VGG19 checkpoint and the tiles); outputs go to ``tmp``."""
-    from pppcore.extract import extract_sizes
+    from pppcore.ppp import extract_sizes
     from pppcore.repro.bhv import run_variant
     from pppcore.repro.config import BHVConfig, PosENetConfig, TrainConfig
     from pppcore.repro.grid import epoch_name
@@ -197,9 +197,9 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
         "extraction (vgg19 zeros, last epoch)": (  # every measurement size, as the job (rules/common.smk: SIZES)
             lambda: extract_sizes(ckpt, tiles, [(s, tmp / f"p{s}.json", tmp / f"p{s}.npz") for s in sizes],
                                   max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"], progress=False),
-            {"checkpoint load": ["pppcore.extract:load_checkpoint"], "alignment": ["pppcore.extract:align", "pppcore.metrics:align"],
+            {"checkpoint load": ["pppcore.ppp:load_checkpoint"], "alignment": ["pppcore.ppp:align", "pppcore.metrics:align"],
              "image loading": ["pppcore.metrics:big_crops"],
-             "forward + metric": ["pppcore.extract:measure_ppp"], "results I/O": ["pppcore.extract:save_results"]}),
+             "forward + metric": ["pppcore.ppp:measure_ppp"], "results I/O": ["pppcore.ppp:save_results"]}),
         "posenet (vgg19 zeros, last epoch)": (
             lambda: posenet_checkpoint(ckpt, tiles, PosENetConfig.from_config(cfg["posenet"]), tmp / "pos.json"),
             {"checkpoint load": ["pppcore.checkpoint:load_checkpoint"], "image windows": ["pppcore.repro.posenet:crops"],

@@ -21,6 +21,7 @@ from pppcore import align, build_model, measure_ppp
 from pppcore.images import big_crops, normalize
 from pppcore.metrics import SIGMAS
 from pppcore.repro.calibration import calibrate, calibration_images
+from pppcore.repro.config import Calibration, DataConfig
 from pppcore.repro.data.synthetic_tiles import synthetic_mosaics
 from pppcore.repro.train import zero_init_residual
 
@@ -49,7 +50,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "sigma_readings.csv"))
     args = parser.parse_args()
     torch.set_num_threads(2)
-    calib = calibration_images("classification", {"image_size": 64}, 64)[0]
+    calib = calibration_images(Calibration(64, DataConfig("classification"), 64))[0]
     rows = []
     for name, (arch, kwargs) in MODELS.items():
         for bn in ("as_saved", "calibrated"):

@@ -56,7 +56,7 @@ def cmd_align(args: argparse.Namespace) -> int:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
-    from .extract import measure_folder
+    from .ppp import measure_folder
 
     model = external_model(args)
     if model is None and args.checkpoint:
@@ -73,7 +73,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from .extract import extract_ppp
+    from .ppp import extract_ppp
 
     results = extract_ppp(args.checkpoint, args.images, args.input_size, args.json, args.npz, args.max_images, args.batch_size, args.device, args.seed)
     print(format_results(results))

@@ -161,7 +161,7 @@ def measure_job(folder, kind):
 
 
 def all_metrics(epochs=None, sizes=None):
-    """Every extraction output (JSON) over the run grid, ``epochs`` (default: all) and
+    """Every ppp output (JSON) over the run grid, ``epochs`` (default: all) and
     ``sizes`` (default: every measurement size)."""
     runs = [(a, p, s) for a, p in GRID for s in seeds_of(p)]
     epochs = epochs or ckpt_epochs()
@@ -200,7 +200,7 @@ def fig1_run():
 
 
 def ppp_params(wildcards):
-    """config ppp for one extraction, as its PPPConfig records it (pppcore.repro.config): the
+    """config ppp for one ppp job, as its PPPConfig records it (pppcore.repro.config): the
     sizes, and with ``bn_stats: calibrated`` what the calibration images depend on (the arch's
     own task data and the training size)."""
     return canonical(PPPConfig.from_config(PPP, TRAIN, wildcards.arch).params())

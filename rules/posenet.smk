@@ -1,6 +1,6 @@
 # PosENet baseline (Islam et al. 2020; paper Sec 3.1, Table 2) under measure_jobs:
 # per_checkpoint: one job per checkpoint, features computed once, every trial trained on them
-# (per_run: the measurement job runs it, rules/extract.smk). Threads: one per job, so two jobs
+# (per_run: the measurement job runs it, rules/ppp.smk). Threads: one per job, so two jobs
 # share the 2 cores of a CPU run (the PEM's small convolutions gain little from more).
 
 

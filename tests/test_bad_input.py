@@ -420,7 +420,7 @@ def _converted_too_small(tmp: Path) -> Callable[[], Any]:
 
 def _converted_non_image(tmp: Path) -> Callable[[], Any]:
     from pppcore.external import build_external
-    from pppcore.extract import measure_folder
+    from pppcore.ppp import measure_folder
 
     (tmp / "nets.py").write_text(NETS)
     model = build_external(module=f"{tmp}/nets.py:tiny")
@@ -597,9 +597,10 @@ def _download(fault: str) -> Callable[[Path], Callable[[], Any]]:
 
 
 def _tile_set(tmp: Path) -> Path:
+    from pppcore.repro.config import TilesConfig
     from pppcore.repro.data.tile_set import build_tile_set
 
-    build_tile_set({"source": "synthetic", "n": 2, "size": 64, "seed": 0}, tmp / "out")
+    build_tile_set(TilesConfig.from_config({"source": "synthetic", "n": 2, "size": 64, "seed": 0}), tmp / "out")
     return tmp / "out"
 
 
@@ -622,20 +623,23 @@ def _flip_a_byte(out: Path) -> None:
 
 
 def _folder(n: int, size: int, bad: str | None = None, ask: int = 2, need: int = 100) -> Callable[[Path], Callable[[], Any]]:
+    from pppcore.repro.config import TilesConfig
     from pppcore.repro.data.tile_set import build_tile_set
 
     def act(tmp: Path) -> Callable[[], Any]:
         folder = images(tmp, n, size, bad)
-        return lambda: build_tile_set({"source": "folder", "n": ask, "size": need, "seed": 0, "folder": str(folder)}, tmp / "out")
+        return lambda: build_tile_set(TilesConfig.from_config({"source": "folder", "n": ask, "size": need, "seed": 0, "folder": str(folder)}),
+                                      tmp / "out")
 
     return act
 
 
 def _xyz_without_urls(tmp: Path) -> Callable[[], Any]:
+    from pppcore.repro.config import TilesConfig
     from pppcore.repro.data.tile_set import build_tile_set
 
     xyz = {"boxes": [[4.8, 52.3, 4.9, 52.4]]}  # url_templates left [] (config/paper.yaml ships it so, to be filled in)
-    return lambda: build_tile_set({"source": "xyz", "n": 1, "size": 256, "seed": 0, "xyz": xyz}, tmp / "out")
+    return lambda: build_tile_set(TilesConfig.from_config({"source": "xyz", "n": 1, "size": 256, "seed": 0, "xyz": xyz}), tmp / "out")
 
 
 def _manifest_entry_without_hash(tmp: Path) -> Callable[[], Any]:
@@ -731,11 +735,12 @@ class Finding:
 
 def _stale_tiles_are_not_measured(tmp: Path) -> None:
     from pppcore.images import list_images
+    from pppcore.repro.config import TilesConfig
     from pppcore.repro.data.manifest import read_manifest
     from pppcore.repro.data.tile_set import build_tile_set
 
-    build_tile_set({"source": "synthetic", "n": 3, "size": 64, "seed": 0}, tmp)
-    build_tile_set({"source": "synthetic", "n": 2, "size": 64, "seed": 0}, tmp)  # tiles.n lowered: the tiles rule reruns
+    build_tile_set(TilesConfig.from_config({"source": "synthetic", "n": 3, "size": 64, "seed": 0}), tmp)
+    build_tile_set(TilesConfig.from_config({"source": "synthetic", "n": 2, "size": 64, "seed": 0}), tmp)  # tiles.n lowered: the tiles rule reruns
     assert [p.name for p in list_images(tmp)] == [m["file"] for m in read_manifest(tmp)["mosaics"]]
 
 
@@ -779,7 +784,7 @@ FINDINGS = [
             "converts and measures PPP exactly 0 at every tap, with no warning (padding 'none' is refused as 'the twin itself')",
             _padless_model_is_refused),
     Finding("tiles-below-big-crop", "config", "tiles.size below the largest big crop (64 px tiles, vgg19 at 64 px needs 300 px)",
-            "the dry run passes; ppp_metrics fails naming the tile and the big crop, but only after the tiles and training jobs ran",
+            "the dry run passes; ppp fails naming the tile and the big crop, but only after the tiles and training jobs ran",
             _tiles_smaller_than_the_big_crop_fail_the_dry_run),
 ]
 

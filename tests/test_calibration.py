@@ -5,7 +5,7 @@ import torch
 
 from pppcore import build_model
 from pppcore.checkpoint import save_checkpoint
-from pppcore.extract import extract_ppp
+from pppcore.ppp import extract_ppp
 from pppcore.repro.calibration import bn_calibrator, calibrate, calibration_images, has_batchnorm
 from pppcore.repro.config import Calibration, DataConfig, PPPConfig
 

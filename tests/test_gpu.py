@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from pppcore.checkpoint import load_checkpoint
-from pppcore.extract import extract_ppp
+from pppcore.ppp import extract_ppp
 from pppcore.repro.data.procedural import ObjectShapes
 from pppcore.repro.train import TrainConfig, train
 from pppcore.runtime import resolve_device

@@ -99,16 +99,16 @@ def test_from_config_keeps_init_weights_out_of_the_model_options():
 def test_train_job_starts_from_the_file_and_records_it(tmp_path):
     torch.set_num_threads(1)
     path, state = weights_file(tmp_path, batch_norm=True)
-    cfg = TrainConfig("vgg16", width=0.125, epochs=1, batch_size=16, lr=0.05, task="saliency", model_kwargs={"batch_norm": True}, init_weights=str(path))
+    cfg = TrainConfig("vgg16", width=0.125, epochs=1, batch_size=16, lr=0.05, task="saliency", model_kwargs={"batch_norm": True}, init_weights=str(path),
+                      n_train=32, n_val=8, image_size=48)
     out, ckpts = tmp_path / "out", [tmp_path / "out" / f"epoch_{e:03d}.pt" for e in (0, 1)]
     out.mkdir()
-    data = {"source": "procedural"}
-    train_job(cfg, data, RECIPE, tmp_path / "state", ckpts, out / "log.csv")
+    train_job(cfg, tmp_path / "state", ckpts, out / "log.csv")
     init = load_checkpoint(ckpts[0])
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert init.checkpoint_meta["init_weights"] == {"path": str(path), "sha256": sha, "keys": len(trunk(state))}
     assert all(torch.equal(init.state_dict()[k], v) for k, v in trunk(state).items())
     assert load_checkpoint(ckpts[1]).checkpoint_meta["init_weights"]["sha256"] == sha
     path.unlink()  # a resume never reads the file again
-    train_job(cfg, data, RECIPE, tmp_path / "state", ckpts, out / "log.csv")
+    train_job(cfg, tmp_path / "state", ckpts, out / "log.csv")
     assert load_checkpoint(ckpts[1]).checkpoint_meta["init_weights"]["sha256"] == sha

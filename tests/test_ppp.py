@@ -5,7 +5,7 @@ import pytest
 
 from pppcore.checkpoint import save_checkpoint
 from pppcore.cli import main
-from pppcore.extract import extract_ppp, extract_sizes
+from pppcore.ppp import extract_ppp, extract_sizes
 
 from helpers import small_model, write_images
 

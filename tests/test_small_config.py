@@ -28,7 +28,7 @@ def test_small_plans_every_arch_padding_and_seed(tmp_path):
     plan = planned_jobs(snakemake(wf, "-n", "all", config=SMALL))
     checkpoints = len({0, cfg["train"]["epochs"], *range(cfg["train"]["ckpt_every"], cfg["train"]["epochs"] + 1, cfg["train"]["ckpt_every"])})
     assert checkpoints >= 3  # Fig 5's surge: init, an early checkpoint, the last
-    assert plan["train"] == runs and plan["ppp_metrics"] == runs * checkpoints and plan["posenet"] == runs * 2
+    assert plan["train"] == runs and plan["ppp"] == runs * checkpoints and plan["posenet"] == runs * 2
     assert plan["bhv"] == 11 * 2  # 5 paddings x (same, full) + none, per split
     assert cfg["ppp"]["input_sizes"] == [cfg["train"]["image_size"]]  # measured at the training size
 

@@ -1,10 +1,10 @@
 """Glue: rule external_ppp -> pppcore.external (build, load the weights file, convert) and
-pppcore.extract (measure over the tile set, as a checkpoint is)."""
+pppcore.ppp (measure over the tile set, as a checkpoint is)."""
 from pathlib import Path
 
 from pppcore.external import build_external
-from pppcore.extract import measure_folder
 from pppcore.io import log_to
+from pppcore.ppp import measure_folder
 from pppcore.repro.tables import EXTERNAL_STAGE
 from pppcore.runtime import prepare_job
 

@@ -1,10 +1,10 @@
-"""Glue: rule ppp_metrics -> pppcore.extract (one checkpoint, or every checkpoint of a run, over
+"""Glue: rule ppp -> pppcore.ppp (one checkpoint, or every checkpoint of a run, over
 the tile set at every measurement size; each checkpoint and size keeps its own JSON and NPZ),
 and per run also pppcore.repro.posenet on the checkpoints that have a PosENet output."""
 from pathlib import Path
 
-from pppcore.extract import extract_sizes
 from pppcore.io import log_to
+from pppcore.ppp import extract_sizes
 from pppcore.repro.calibration import bn_calibrator
 from pppcore.repro.config import PosENetConfig, PPPConfig
 from pppcore.repro.posenet import posenet_checkpoint

@@ -60,7 +60,7 @@ def calibrate(model: PPPModel, images: torch.Tensor, image_size: int, batch_size
 
 
 def bn_calibrator(ppp: PPPConfig, seed: int = 0):
-    """The ``calibrate`` hook of :func:`pppcore.extract.extract_ppp` for ``ppp.bn_stats``: None
+    """The ``calibrate`` hook of :func:`pppcore.ppp.extract_ppp` for ``ppp.bn_stats``: None
     for ``as_saved``; else a function of the loaded model that calibrates it (models without
     BatchNorm are left as they are) and returns the JSON record."""
     calibration = ppp.calibration

@@ -25,8 +25,10 @@ def safe_load(path: str | os.PathLike, error: str, map_location: Any = "cpu") ->
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        found = str(err).split("Unsupported global:")[-1].split(" was not")[0].strip() if "Unsupported global" in str(err) else ""
-        raise ValueError(f"{error} (it holds Python objects beyond tensors and plain data{', ' + found if found else ''}; "
+        found = (str(err).split("Unsupported global:")[-1].split(" was not")[0].strip()
+                 if "Unsupported global" in str(err) else "")
+        raise ValueError(f"{error} (it holds Python objects beyond tensors and plain data"
+                         f"{', ' + found if found else ''}; "
                          "they are refused: loading them could run code)") from err
     except Exception as err:  # truncated, not a torch file, ...
         # torch's legacy reader fails on other data with a bare KeyError (the first byte) or EOFError
@@ -81,6 +83,7 @@ def load_checkpoint(
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise ValueError(f"checkpoint {path} does not fit {model.arch} (width {model.config.get('width')}): {err}") from err
+        raise ValueError(f"checkpoint {path} does not fit {model.arch} "
+                         f"(width {model.config.get('width')}): {err}") from err
     model.checkpoint_meta = {k: v for k, v in blob.items() if k not in ("config", "state_dict")} if config else {}
     return model

@@ -20,13 +20,17 @@ from .runtime import tune_malloc
 def model_args(p: argparse.ArgumentParser) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--arch", choices=ARCHS, help="one of the project's builds")
-    source.add_argument("--torchvision", metavar="NAME", help="a torchvision CNN (e.g. resnet50, convnext_tiny), converted")
-    source.add_argument("--module", metavar="PKG.MOD:FACTORY", help="your own CNN: a factory returning an nn.Module, converted")
+    source.add_argument("--torchvision", metavar="NAME",
+                        help="a torchvision CNN (e.g. resnet50, convnext_tiny), converted")
+    source.add_argument("--module", metavar="PKG.MOD:FACTORY",
+                        help="your own CNN: a factory returning an nn.Module, converted")
     p.add_argument("--weights", help="state_dict file for --torchvision / --module (nothing is downloaded)")
     p.add_argument("--taps", help="name=node,... where to measure a converted model (default: strides 4, 8, 16, 32)")
-    p.add_argument("--probe-size", type=int, default=128, help="converted models: input of the probe runs that find each node's size")
+    p.add_argument("--probe-size", type=int, default=128,
+                   help="converted models: input of the probe runs that find each node's size")
     p.add_argument("--padding", default=None, choices=PADDINGS, help="default: zeros, or the checkpoint's")
-    p.add_argument("--width", type=float, default=1.0, help="channel multiplier (--arch only; ignored with --checkpoint)")
+    p.add_argument("--width", type=float, default=1.0,
+                   help="channel multiplier (--arch only; ignored with --checkpoint)")
     p.add_argument("--num-classes", type=int, default=1000)
     p.add_argument("--input-size", type=int, default=224)
 
@@ -60,7 +64,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
     model = external_model(args)
     if model is None and args.checkpoint:
-        model = load_checkpoint(args.checkpoint, arch=args.arch, padding=args.padding, num_classes=args.num_classes, width=args.width)
+        model = load_checkpoint(args.checkpoint, arch=args.arch, padding=args.padding, num_classes=args.num_classes,
+                                width=args.width)
     elif model is None:
         model = build_model(args.arch, args.padding or "zeros", args.num_classes, args.width)
     npz = Path(args.out).with_suffix(".npz") if args.out else None
@@ -75,7 +80,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     from .ppp import extract_ppp
 
-    results = extract_ppp(args.checkpoint, args.images, args.input_size, args.json, args.npz, args.max_images, args.batch_size, args.device, args.seed)
+    results = extract_ppp(args.checkpoint, args.images, args.input_size, args.json, args.npz, args.max_images,
+                          args.batch_size, args.device, args.seed)
     print(format_results(results))
     return 0
 

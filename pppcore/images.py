@@ -23,7 +23,8 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files directly in ``folder``, sorted by name (a fixed order: same numbers)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"image folder {folder} {'is a file, not a folder' if folder.exists() else 'does not exist'}")
+        raise FileNotFoundError(f"image folder {folder} "
+                                f"{'is a file, not a folder' if folder.exists() else 'does not exist'}")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
@@ -56,7 +57,8 @@ def to_tensor(item: ImageLike, name: str) -> torch.Tensor:
     """A 3 x H x W float tensor in [0, 1]; ``name`` identifies ``item`` in errors."""
     if isinstance(item, torch.Tensor):
         if item.dim() != 3 or item.shape[0] not in (1, 3):
-            raise ValueError(f"image {name}: expected a C x H x W tensor with C in (1, 3), got shape {tuple(item.shape)}")
+            raise ValueError(f"image {name}: expected a C x H x W tensor with C in (1, 3), "
+                             f"got shape {tuple(item.shape)}")
         return item.float().expand(3, -1, -1)
     if isinstance(item, (str, os.PathLike)):
         item = load_image(item)

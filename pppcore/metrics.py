@@ -335,7 +335,8 @@ def measure_ppp(
     twin = make_twin(model, exact).eval()
     alignment = alignment or exact
     if alignment.big_size != exact.big_size:
-        raise ValueError(f"alignment big crop {alignment.big_size} is not the model's {exact.big_size} at {input_size} px")
+        raise ValueError(f"alignment big crop {alignment.big_size} is not the model's {exact.big_size} "
+                         f"at {input_size} px")
     if seed is not None:
         seed_randn(model, seed)
     accumulator = PPPAccumulator(alignment)

@@ -107,7 +107,8 @@ class ModePad2d(Pad2d):
         self.scheme = mode
 
     def needs(self) -> str:
-        return f"needs a map larger than {self.amount} px" if self.scheme == "reflect" else f"needs a map of at least {self.amount} px"
+        return (f"needs a map larger than {self.amount} px" if self.scheme == "reflect"
+                else f"needs a map of at least {self.amount} px")
 
     def fits(self, size: int) -> bool:
         """``reflect`` mirrors the map about its edge pixel: it needs more pixels than it pads;
@@ -229,7 +230,8 @@ class RandnPad2d(Pad2d):
         middle = torch.cat([left, x, right], dim=-1)
         return torch.cat([top, middle, bottom], dim=-2)
 
-    def _draw(self, strip: torch.Tensor, kernel: tuple[int, int], index: torch.Tensor, a: int, along_rows: bool) -> torch.Tensor:
+    def _draw(self, strip: torch.Tensor, kernel: tuple[int, int], index: torch.Tensor, a: int,
+              along_rows: bool) -> torch.Tensor:
         """Samples for an ``a``-wide pad band beside ``strip`` (the border windows' source)."""
         hi = F.max_pool2d(strip, kernel, stride=1)
         lo = -F.max_pool2d(-strip, kernel, stride=1)

@@ -18,7 +18,8 @@ from .metrics import PPPResult, measure_ppp
 from .models import PPPModel
 
 
-def save_results(results: dict[str, PPPResult], json_path: str | os.PathLike, npz_path: str | os.PathLike, meta: dict[str, Any]) -> None:
+def save_results(results: dict[str, PPPResult], json_path: str | os.PathLike, npz_path: str | os.PathLike,
+                 meta: dict[str, Any]) -> None:
     """Write scalars to ``json_path`` and maps/running estimates to ``npz_path``, atomically."""
     arrays = {}
     for name, r in results.items():
@@ -51,10 +52,12 @@ def measure_folder(
     ``alignment`` overrides the exact one (see :func:`pppcore.metrics.measure_ppp`);
     ``meta`` adds entries to the JSON."""
     if max_images < 0 or batch_size < 1:
-        raise ValueError(f"max_images must be >= 0 (0: every image) and batch_size >= 1, got {max_images} and {batch_size}")
+        raise ValueError("max_images must be >= 0 (0: every image) and batch_size >= 1, "
+                         f"got {max_images} and {batch_size}")
     files = list_images(images)[: max_images or None]
     results = measure_ppp(
-        model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress, alignment=alignment
+        model, files, input_size, device=device, batch_size=batch_size, seed=seed, progress=progress,
+        alignment=alignment
     )
     if json_path is not None and npz_path is not None:
         meta = {
@@ -117,7 +120,8 @@ def extract_sizes(
     for asked, json_out, npz_out in outputs:
         size = input_size_for(model, asked)
         if size != asked:
-            print(f"{model.arch}/{model.padding}: measured at {size} px, the smallest input that reaches its last LoI", flush=True)
+            print(f"{model.arch}/{model.padding}: measured at {size} px, the smallest input that reaches its last LoI",
+                  flush=True)
         results[asked] = measure_folder(
             model, images, size, json_out, npz_out, checkpoint=checkpoint,
             max_images=max_images, batch_size=batch_size, device=device, seed=seed, progress=progress,

@@ -42,7 +42,8 @@ def calibration_images(calibration: Calibration, seed: int = 0) -> tuple[torch.T
         origin = f"the first {n_images} images of the procedural {task} training set ({size} px)"
     else:
         if n_images > len(train_set):
-            raise ValueError(f"ppp.calibration_images is {n_images}, but the {task} training set has {len(train_set)} images")
+            raise ValueError(f"ppp.calibration_images is {n_images}, but the {task} training set "
+                             f"has {len(train_set)} images")
         indices = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))[:n_images].tolist()
         origin = f"{n_images} images of the {data.source} {task} training set drawn with seed {seed}"
     return torch.stack([train_set[i][0] for i in indices]), origin
@@ -53,9 +54,11 @@ def calibrate(model: PPPModel, images: torch.Tensor, image_size: int, batch_size
     input size the model trains at, ImageNet-normalised); returns what the JSON records."""
     size = input_size_for(model, image_size)
     if size != images.shape[-1]:  # padding none trains on the images resized up (data/resized.py)
-        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True).clamp_(0, 1)
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False,
+                               antialias=True).clamp_(0, 1)
     device = next(model.parameters()).device
-    calibrate_batchnorm(model, (normalize(images[i : i + batch_size].to(device)) for i in range(0, len(images), batch_size)))
+    calibrate_batchnorm(model, (normalize(images[i : i + batch_size].to(device))
+                                for i in range(0, len(images), batch_size)))
     return {"bn_stats": "calibrated", "calibration_images": len(images), "calibration_size": size}
 
 

@@ -46,20 +46,24 @@ class ImageFolderClassification(Dataset):
     def __init__(self, root: str | os.PathLike, split: str, size: int, classes: list[str] | None = None) -> None:
         self.folder, self.size = Path(root) / split, size
         if not self.folder.is_dir():
-            raise FileNotFoundError(f"train.data.classification: folder {self.folder} does not exist (expected root/{split}/<class>/<images>)")
+            raise FileNotFoundError(f"train.data.classification: folder {self.folder} does not exist "
+                                    f"(expected root/{split}/<class>/<images>)")
         found = sorted(p.name for p in self.folder.iterdir() if p.is_dir())
         if not found:
-            raise FileNotFoundError(f"train.data.classification: {self.folder} holds no class folders (expected {self.folder}/<class>/<images>)")
+            raise FileNotFoundError(f"train.data.classification: {self.folder} holds no class folders "
+                                    f"(expected {self.folder}/<class>/<images>)")
         if classes is not None and found != list(classes):
             missing, extra = sorted(set(classes) - set(found)), sorted(set(found) - set(classes))
-            raise ValueError(f"train.data.classification: classes of {self.folder} differ from the training split's (missing {missing[:5]}, extra {extra[:5]})")
+            raise ValueError(f"train.data.classification: classes of {self.folder} differ from the training split's "
+                             f"(missing {missing[:5]}, extra {extra[:5]})")
         self.classes = found
         self.samples: list[tuple[Path, int]] = []
         for label, name in enumerate(found):
             try:
                 files = list_images(self.folder / name)
             except FileNotFoundError as err:
-                raise FileNotFoundError(f"train.data.classification: class folder {self.folder / name} holds no images ({', '.join(IMAGE_SUFFIXES)})") from err
+                raise FileNotFoundError(f"train.data.classification: class folder {self.folder / name} holds no images "
+                                        f"({', '.join(IMAGE_SUFFIXES)})") from err
             self.samples += [(f, label) for f in files]
 
     @property
@@ -85,7 +89,8 @@ class DUTS(Dataset):
         for folder in (self.image_dir, self.mask_dir):
             if not folder.is_dir():
                 raise FileNotFoundError(f"train.data.saliency: folder {folder} does not exist "
-                                        f"(DUTS layout: root/{split}/{split}-Image/*.jpg and root/{split}/{split}-Mask/*.png)")
+                                        f"(DUTS layout: root/{split}/{split}-Image/*.jpg and "
+                                        f"root/{split}/{split}-Mask/*.png)")
         try:
             images = list_images(self.image_dir)
         except FileNotFoundError as err:
@@ -107,7 +112,8 @@ class DUTS(Dataset):
         image = load_image(image_path, "RGB")
         mask = load_image(mask_path, "L")
         if mask.size != image.size:
-            raise ValueError(f"mask {mask_path} is {mask.size[1]}x{mask.size[0]} px but image {image_path} is {image.size[1]}x{image.size[0]}")
+            raise ValueError(f"mask {mask_path} is {mask.size[1]}x{mask.size[0]} px "
+                             f"but image {image_path} is {image.size[1]}x{image.size[0]}")
         shape = (self.size, self.size)
         x = _to_tensor(image.resize(shape, Image.BILINEAR))
         m = _to_tensor(mask.resize(shape, Image.BILINEAR))

@@ -36,7 +36,8 @@ def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(f"{path}: manifest missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT or not isinstance(manifest.get("mosaics"), list):
+    if (not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT
+            or not isinstance(manifest.get("mosaics"), list)):
         raise ValueError(f"{path}: not a {MANIFEST_FORMAT} manifest")
     return manifest
 

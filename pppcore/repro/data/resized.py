@@ -45,6 +45,7 @@ class Resized(Dataset):
     def _resize(self, x, y):
         x = F.interpolate(x[None], size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True)[0]
         if isinstance(y, torch.Tensor) and y.dim() >= 2:
-            resized = F.interpolate(y.reshape(1, -1, *y.shape[-2:]).float(), size=(self.size, self.size), mode="nearest")
+            resized = F.interpolate(y.reshape(1, -1, *y.shape[-2:]).float(), size=(self.size, self.size),
+                                    mode="nearest")
             y = resized.reshape(*y.shape[:-2], self.size, self.size).to(y.dtype)
         return x.clamp_(0, 1), y

@@ -55,7 +55,8 @@ def write_synthetic_mosaics(out_dir: str | os.PathLike, n: int, size: int, seed:
         arr = (img.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
         data, name = png_bytes(Image.fromarray(arr, "RGB")), f"synthetic_{i:04d}.png"
         write_bytes(out_dir / name, data)
-        entries.append({"file": name, "width": size, "height": size, "index": i, "sha256": hashlib.sha256(data).hexdigest()})
+        entries.append({"file": name, "width": size, "height": size, "index": i,
+                        "sha256": hashlib.sha256(data).hexdigest()})
     return write_manifest(out_dir, entries, source="synthetic", seed=seed)
 
 
@@ -93,7 +94,8 @@ def _curve_distance(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, bend
     along, across = _frame(x - 0.5, y - 0.5, rng.uniform(0, np.pi))
     centre = rng.uniform(-0.3, 0.3) + rng.uniform(-bend, bend) * along**2
     for _ in range(2):
-        centre = centre + rng.uniform(0, bend / 2) * np.sin(2 * np.pi * rng.uniform(0.3, 1.5) * along + rng.uniform(0, 2 * np.pi))
+        centre = centre + rng.uniform(0, bend / 2) * np.sin(2 * np.pi * rng.uniform(0.3, 1.5) * along
+                                                            + rng.uniform(0, 2 * np.pi))
     return np.abs(across - centre)
 
 
@@ -116,10 +118,12 @@ def _fields(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: int) -
         np.minimum(d, best, out=best)
         np.copyto(label, j, where=closer)
     label = label.astype(np.intp)
-    colour = _FIELD_COLOURS[rng.integers(0, len(_FIELD_COLOURS), k)] + rng.uniform(-0.04, 0.04, (k, 3)).astype(np.float32)
+    colour = (_FIELD_COLOURS[rng.integers(0, len(_FIELD_COLOURS), k)]
+              + rng.uniform(-0.04, 0.04, (k, 3)).astype(np.float32))
     # crop rows: a sinusoid per field (period 3-10 px); grain: fine noise, strong in forests
     angle = rng.uniform(0, np.pi, k)
-    fx, fy = (2 * np.pi * rng.uniform(size / 10, size / 3, k) * np.stack([np.cos(angle), np.sin(angle)])).astype(np.float32)
+    fx, fy = (2 * np.pi * rng.uniform(size / 10, size / 3, k)
+              * np.stack([np.cos(angle), np.sin(angle)])).astype(np.float32)
     amp = (rng.uniform(0.0, 0.08, k) * (rng.random(k) < 0.7)).astype(np.float32)
     grain = (rng.uniform(0.02, 0.1, k) + 0.15 * (colour[:, 1] < 0.27)).astype(np.float32)
     texture = amp[label] * np.sin(fx[label] * x + fy[label] * y) + grain[label] * _value_noise(rng, size, size // 3)

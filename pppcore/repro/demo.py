@@ -38,7 +38,8 @@ def run_demo(out: Path, n_images: int = 16) -> dict:
     for arch, width in DEMO_WIDTH.items():
         for padding in DEMO_PADDINGS:
             model = build_model(arch, padding, num_classes=10, width=width, seed=0)
-            calibrate_batchnorm(model, [imagenet_normalize(torch.stack([center_crop(i, (DEMO_INPUT, DEMO_INPUT), "") for i in images]))])
+            calibrate_batchnorm(model, [imagenet_normalize(torch.stack([center_crop(i, (DEMO_INPUT, DEMO_INPUT), "")
+                                                                        for i in images]))])
             results = measure_ppp(model, images, DEMO_INPUT, batch_size=8, seed=0, progress=True)
             print(f"{arch} / {padding}\n{format_results(results)}\n")
             for name, r in results.items():

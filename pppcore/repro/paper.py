@@ -67,13 +67,15 @@ def parse_table1(markdown: str) -> list[dict]:
     body = markdown[start: markdown.index("</tbody>", start)]
     rows, padding = [], None
     for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
-        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", re.sub(r"<math>\\pm</math>", "±", tr), re.S)]
+        cells = [re.sub(r"<[^>]+>", "", c).strip()
+                 for c in re.findall(r"<td[^>]*>(.*?)</td>", re.sub(r"<math>\\pm</math>", "±", tr), re.S)]
         if len(cells) == 10:
             padding, cells = T1_PADDINGS[cells[0]], cells[1:]
         if len(cells) != 9 or padding is None:
             raise ValueError(f"Table 1 row with {len(cells)} cells, expected 9 or 10: {tr[:80]!r}")
         conv, values = T1_FCONV[cells[0]], cells[1:]
-        for (background, metric), cell in zip(((b, m) for b in T1_BACKGROUNDS for m in T1_METRICS), values, strict=True):
+        for (background, metric), cell in zip(((b, m) for b in T1_BACKGROUNDS for m in T1_METRICS), values,
+                                              strict=True):
             value, _, std = cell.partition("±")
             rows.append({"padding": padding, "conv_type": conv, "background": background, "metric": metric,
                          "value": float(value), "std": float(std) if std else math.nan})

@@ -18,14 +18,16 @@ import pandas as pd
 from ..metrics import SNR_READINGS
 from .paper import paper_table2
 
-FIT_COLUMNS = ("reading", "size", "arch", "padding", "paper", "ours", "seeds", "ratio", "abs_log10_ratio", "paper_zero", "ours_zero")
-SUMMARY_COLUMNS = ("reading", "size", "rows", "median_abs_log10_ratio", "worst_abs_log10_ratio", "zero_rows", "zero_rows_matched",
-                   "primary", "rule")
+FIT_COLUMNS = ("reading", "size", "arch", "padding", "paper", "ours", "seeds", "ratio", "abs_log10_ratio", "paper_zero",
+               "ours_zero")
+SUMMARY_COLUMNS = ("reading", "size", "rows", "median_abs_log10_ratio", "worst_abs_log10_ratio", "zero_rows",
+                   "zero_rows_matched", "primary", "rule")
 # Eq. 4 as written: the reading used when the rule has nothing to pick on.
 FALLBACK = "snr_ppp"
 RULE = ("on Table 2's init rows only: most rows the paper prints as 0.0000 that come out exactly 0, "
-        "then the smallest median abs(log10(ours / paper)) over the rows it prints as non-zero (ours 0 or undefined there counts "
-        "as infinite), then the smallest worst, then the order of pppcore.metrics.SNR_READINGS")
+        "then the smallest median abs(log10(ours / paper)) over the rows it prints as non-zero "
+        "(ours 0 or undefined there counts as infinite), then the smallest worst, "
+        "then the order of pppcore.metrics.SNR_READINGS")
 
 
 def paper_init_rows() -> list[tuple[str, str, float]]:
@@ -59,8 +61,10 @@ def reading_fit(df: pd.DataFrame) -> pd.DataFrame:
     init = df[(df["epoch"] == 0) & (df["loi_index"] == df["loi_index"].max())]
     groups = {key: g for key, g in init.groupby(["size", "arch", "padding"], sort=False)}
     rows = [
-        _fit_row(reading, int(size), arch, padding, paper, groups[(size, arch, padding)].groupby("seed")[reading].mean())
-        for reading in SNR_READINGS for size in dict.fromkeys(init["size"]) for arch, padding, paper in paper_init_rows()
+        _fit_row(reading, int(size), arch, padding, paper,
+                 groups[(size, arch, padding)].groupby("seed")[reading].mean())
+        for reading in SNR_READINGS for size in dict.fromkeys(init["size"])
+        for arch, padding, paper in paper_init_rows()
         if (size, arch, padding) in groups
     ]
     return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
@@ -82,12 +86,14 @@ def pick(summary: pd.DataFrame, primary_size: int) -> tuple[str, str]:
     """(primary reading, the rule's one line) from the summary rows at ``primary_size``."""
     at = summary[(summary["size"] == primary_size) & (summary["rows"] + summary["zero_rows"] > 0)]
     if at.empty:
-        return FALLBACK, (f"Primary reading {FALLBACK} (Eq. 4 as written), a fallback: no Table 2 init row is measured at the "
+        return FALLBACK, (f"Primary reading {FALLBACK} (Eq. 4 as written), a fallback: "
+                          "no Table 2 init row is measured at the "
                           f"primary size ({primary_size} px), so the rule ({RULE}) has nothing to pick on.")
     order = {r: i for i, r in enumerate(SNR_READINGS)}
     best = min(at.itertuples(index=False), key=lambda r: (-r.zero_rows_matched, _inf(r.median_abs_log10_ratio),
                                                           _inf(r.worst_abs_log10_ratio), order[r.reading]))
-    return best.reading, f"Primary reading {best.reading}, picked at the primary size ({primary_size} px) by a rule fixed in code, {RULE}."
+    return best.reading, (f"Primary reading {best.reading}, picked at the primary size ({primary_size} px) "
+                          f"by a rule fixed in code, {RULE}.")
 
 
 def _inf(x: float) -> float:
@@ -98,7 +104,8 @@ def fit_summary(fit: pd.DataFrame, primary_size: int, sizes: Iterable[int] = ())
     """One row per (SNR reading, size): how well the reading matches the paper's init rows, and
     which one is primary (at ``primary_size`` only; ``rule`` says how it was picked)."""
     every = list(dict.fromkeys(int(s) for s in (primary_size, *fit["size"], *sizes)))
-    summary = pd.DataFrame([_summary_row(fit, r, s) for r in SNR_READINGS for s in every], columns=list(SUMMARY_COLUMNS[:-2]))
+    summary = pd.DataFrame([_summary_row(fit, r, s) for r in SNR_READINGS for s in every],
+                           columns=list(SUMMARY_COLUMNS[:-2]))
     reading, rule = pick(summary, primary_size)
     return summary.assign(primary=(summary["reading"] == reading) & (summary["size"] == primary_size), rule=rule)
 
@@ -111,7 +118,8 @@ def primary_reading(summary: pd.DataFrame) -> str:
 
 def rule_text(summary: pd.DataFrame) -> str:
     """The one line saying which reading is primary and by what rule."""
-    return str(summary["rule"].iloc[0]) if len(summary) else f"Primary reading {FALLBACK} (Eq. 4 as written): no fit was made."
+    return (str(summary["rule"].iloc[0]) if len(summary)
+            else f"Primary reading {FALLBACK} (Eq. 4 as written): no fit was made.")
 
 
 def _num(x: float) -> str:
@@ -121,7 +129,8 @@ def _num(x: float) -> str:
 def fit_latex(summary: pd.DataFrame) -> str:
     """Booktabs LaTeX of the summary; the primary reading in bold."""
     lines = [
-        r"% How each SNR reading fits the paper's Table 2 init rows (reading_fit_summary.csv). Needs \usepackage{booktabs}.",
+        r"% How each SNR reading fits the paper's Table 2 init rows (reading_fit_summary.csv). "
+        r"Needs \usepackage{booktabs}.",
         "% " + rule_text(summary),
         r"\begin{tabular}{lrrrrr}",
         r"\toprule",
@@ -133,5 +142,6 @@ def fit_latex(summary: pd.DataFrame) -> str:
         cells = [rf"\textbf{{{name}}}" if r.primary else name, str(r.size), str(r.rows), _num(r.median_abs_log10_ratio),
                  _num(r.worst_abs_log10_ratio), f"{r.zero_rows_matched}/{r.zero_rows}"]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"% Median, worst: abs(log10(ours / paper)) over the rows the paper prints as non-zero."]
+    lines += [r"\bottomrule", r"\end{tabular}",
+              r"% Median, worst: abs(log10(ours / paper)) over the rows the paper prints as non-zero."]
     return "\n".join(lines) + "\n"

@@ -95,7 +95,8 @@ def readings_latex(t: pd.DataFrame, primary_size: int | None = None) -> str:
         r" & & (px) & ours & paper & ours & paper \\",
     ]
     for reading, block in t.groupby("reading", sort=False):
-        lines += [r"\midrule", rf"\multicolumn{{7}}{{l}}{{\textit{{{_tex(reading)}}}: {_tex(MEANING[reading])}}} \\", r"\midrule"]
+        lines += [r"\midrule", rf"\multicolumn{{7}}{{l}}{{\textit{{{_tex(reading)}}}: {_tex(MEANING[reading])}}} \\",
+                  r"\midrule"]
         for (arch, padding), g in block.groupby(["arch", "padding"], sort=False):
             for size, s in sorted(g.groupby("size"), key=lambda kv: order[int(kv[0])]):
                 by = {r["stage"]: r for _, r in s.iterrows()}

@@ -74,9 +74,11 @@ def weighted_f_measure(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     if single:
         pred, gt = pred[None], gt[None]
     if pred.shape != gt.shape or pred.dim() != 3:
-        raise ValueError(f"weighted_f_measure: pred {tuple(pred.shape)} and gt {tuple(gt.shape)} must both be N x H x W or H x W")
+        raise ValueError(f"weighted_f_measure: pred {tuple(pred.shape)} and gt {tuple(gt.shape)} "
+                         "must both be N x H x W or H x W")
     if pred.numel() and (float(pred.min()) < 0 or float(pred.max()) > 1):
-        raise ValueError(f"weighted_f_measure: pred must lie in [0, 1], got [{float(pred.min()):.3g}, {float(pred.max()):.3g}]")
+        raise ValueError("weighted_f_measure: pred must lie in [0, 1], "
+                         f"got [{float(pred.min()):.3g}, {float(pred.max()):.3g}]")
     gt = gt.bool() if gt.dtype == torch.bool else _binary(gt)
     fg = gt.double()
     err = (pred.double() - fg).abs()

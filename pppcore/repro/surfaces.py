@@ -79,7 +79,8 @@ def channel_surfaces(
     big = random_crops(images, alignment.big_size, n, seed)
     regular, optimal = [], []
     for start in range(0, n, batch_size):
-        feats, twin_feats = paired_features(model, twin, alignment, normalize(big[start : start + batch_size].to(device)))
+        feats, twin_feats = paired_features(model, twin, alignment,
+                                            normalize(big[start : start + batch_size].to(device)))
         regular.append(feats[loi].double().cpu())
         optimal.append(alignment.align_twin(loi, twin_feats[loi]).double().cpu())
     a, o = torch.cat(regular), torch.cat(optimal)

@@ -26,14 +26,17 @@ from ..padding import PADDINGS
 METRICS = ("similar", "dissimilar", "diff", "inconsistency")
 # How each column ranks: larger is better, smaller is better, or closer to zero is better.
 BETTER = {"similar": "high", "dissimilar": "high", "diff": "zero", "inconsistency": "low"}
-HEADERS = {"similar": "Similar (\\%)", "dissimilar": "Dissimilar (\\%)", "diff": "Diff (\\%)", "inconsistency": "Inconsistency (\\%)"}
+HEADERS = {"similar": "Similar (\\%)", "dissimilar": "Dissimilar (\\%)", "diff": "Diff (\\%)",
+           "inconsistency": "Inconsistency (\\%)"}
 FCONV = {"same": "N", "full": "Y", "valid": "-"}
 PREAMBLE = "% Needs \\usepackage{booktabs} and \\usepackage{xcolor} (green/red marks).\n"
 # A result without a split is from before split protocols existed: its splits had their own streams.
 LEGACY_SPLIT = "independent"
 SPLIT_CAPTIONS = {
-    "original": "the paper's protocol (the original code's): validation and similar test sets are the first training images",
-    "independent": "validation and test sets drawn from their own random streams, unseen in training (a deviation from the paper's protocol)",
+    "original": "the paper's protocol (the original code's): "
+                "validation and similar test sets are the first training images",
+    "independent": "validation and test sets drawn from their own random streams, unseen in training "
+                   "(a deviation from the paper's protocol)",
 }
 
 
@@ -44,7 +47,8 @@ def collect(json_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     for path in json_paths:
         job = read_json(path)
         try:
-            head = {"split": job.get("split", LEGACY_SPLIT), **{k: job[k] for k in ("padding", "conv_type", "background")}}
+            head = {"split": job.get("split", LEGACY_SPLIT),
+                    **{k: job[k] for k in ("padding", "conv_type", "background")}}
             if not job["trials"]:
                 raise ValueError(f"{path}: BHV result has no trials")
             rows += [{**head, **{k: t[k] for k in ("trial", *METRICS)}} for t in job["trials"]]
@@ -67,7 +71,8 @@ def table1(df: pd.DataFrame) -> pd.DataFrame:
     backgrounds = list(dict.fromkeys(df["background"]))
     rows = []
     groups = df.groupby(["split", "padding", "conv_type"], sort=False)
-    for (split, padding, conv), g in sorted(groups, key=lambda kv: (split_order[kv[0][0]], order.get(kv[0][1], 99), conv_order.get(kv[0][2], 99))):
+    for (split, padding, conv), g in sorted(groups, key=lambda kv: (split_order[kv[0][0]], order.get(kv[0][1], 99),
+                                                                    conv_order.get(kv[0][2], 99))):
         row = {"split": split, "padding": padding, "conv_type": conv, "fconv": FCONV.get(conv, conv)}
         for bg in backgrounds:
             s = g[g["background"] == bg]
@@ -124,7 +129,8 @@ def _tabular(t: pd.DataFrame, bgs: list[str]) -> list[str]:
     lines = [
         "\\begin{tabular}{ll" + "r" * n * len(bgs) + "}",
         "\\toprule",
-        "Padding & F-Conv? & " + " & ".join(f"\\multicolumn{{{n}}}{{c}}{{{bg.capitalize()} Background}}" for bg in bgs) + " \\\\",
+        "Padding & F-Conv? & "
+        + " & ".join(f"\\multicolumn{{{n}}}{{c}}{{{bg.capitalize()} Background}}" for bg in bgs) + " \\\\",
         "".join(f"\\cmidrule(lr){{{3 + i * n}-{2 + (i + 1) * n}}}" for i in range(len(bgs))),
         " & & " + " & ".join(HEADERS[m] for _ in bgs for m in METRICS) + " \\\\",
         "\\midrule",
@@ -148,7 +154,8 @@ def table1_latex(t: pd.DataFrame) -> str:
     caption text in a comment, one more tabular per further split."""
     bgs = backgrounds_of(t)
     splits = splits_of(t)
-    lines = [PREAMBLE.rstrip("\n"), f"% Split: {splits[0]} ({SPLIT_CAPTIONS.get(splits[0], 'split protocol ' + splits[0])})"]
+    lines = [PREAMBLE.rstrip("\n"),
+             f"% Split: {splits[0]} ({SPLIT_CAPTIONS.get(splits[0], 'split protocol ' + splits[0])})"]
     lines += _tabular(split_rows(t, splits[0]), bgs)
     for split in splits[1:]:
         lines += [

@@ -5,4 +5,5 @@ from pppcore.repro.plots import save
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
-    save(fig3_samples(tuple(sm.params.backgrounds), sm.params.seed), sm.output.png, sm.output.pdf, dpi=sm.params.plots["dpi"])
+    save(fig3_samples(tuple(sm.params.backgrounds), sm.params.seed), sm.output.png, sm.output.pdf,
+         dpi=sm.params.plots["dpi"])

@@ -1,4 +1,5 @@
-"""Glue: rule reading_fit -> pppcore.repro.reading_fit (each SNR reading against the paper's init rows; the primary reading)."""
+"""Glue: rule reading_fit -> pppcore.repro.reading_fit (each SNR reading against the paper's init rows; \
+the primary reading)."""
 from pppcore.io import log_to, write_text
 from pppcore.repro.reading_fit import fit_latex, fit_summary, reading_fit, rule_text
 from pppcore.repro.tables import collect

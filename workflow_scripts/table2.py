@@ -9,7 +9,8 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with log_to(sm.log[0]):
     external = collect(sm.input.external) if sm.input.external else None
     posenet = collect_posenet(sm.input.posenet) if sm.input.posenet else None  # config baselines without posenet
-    table = table2(collect(sm.input.ppp), posenet, external=external, reading=primary_reading(pd.read_csv(sm.input.fit)))
+    table = table2(collect(sm.input.ppp), posenet, external=external,
+                   reading=primary_reading(pd.read_csv(sm.input.fit)))
     write_text(sm.output.csv, table.to_csv(index=False))
     write_text(sm.output.tex, table2_latex(table))
     print(table.to_string())

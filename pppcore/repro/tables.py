@@ -135,7 +135,8 @@ def table2(df: pd.DataFrame, posenet: pd.DataFrame | None = None, final_epoch: i
             metric = s["performance_metric"].iloc[0] if len(s) else "top1"
             scale = PERFORMANCE[metric][1]
             rows.append({
-                "arch": arch, "padding": padding, "stage": stage, "size": size, "seeds": len(s), "posenet_trials": len(p),
+                "arch": arch, "padding": padding, "stage": stage, "size": size, "seeds": len(s),
+                "posenet_trials": len(p),
                 **_stats(p["spc"], "posenet_spc"), **_stats(p["mae"], "posenet_mae"),
                 "snr_reading": reading, "snr_ppp_mean": s[reading].mean(), "snr_ppp_std": s[reading].std(ddof=0),
                 "mae_ppp_mean": s["mae_ppp"].mean(), "mae_ppp_std": s["mae_ppp"].std(ddof=0),
@@ -154,9 +155,11 @@ def _external_rows(df: pd.DataFrame | None, reading: str = "snr_ppp") -> list[di
     for name, g in ([] if df is None else df.groupby("external", sort=False)):
         r = g[g["loi_index"] == g["loi_index"].max()].iloc[0]
         rows.append({
-            "arch": r["arch"], "padding": r["padding"], "stage": EXTERNAL_STAGE, "size": r.get("size"), "seeds": 1, "posenet_trials": 0,
+            "arch": r["arch"], "padding": r["padding"], "stage": EXTERNAL_STAGE, "size": r.get("size"), "seeds": 1,
+            "posenet_trials": 0,
             **_stats(none, "posenet_spc"), **_stats(none, "posenet_mae"),
-            "snr_reading": reading, "snr_ppp_mean": r[reading], "snr_ppp_std": 0.0, "mae_ppp_mean": r["mae_ppp"], "mae_ppp_std": 0.0,
+            "snr_reading": reading, "snr_ppp_mean": r[reading], "snr_ppp_std": 0.0, "mae_ppp_mean": r["mae_ppp"],
+            "mae_ppp_std": 0.0,
             "degenerate": bool(r["degenerate"]), "performance_metric": "top1",
             "performance_mean": math.nan, "performance_std": math.nan, "external": name,
         })
@@ -221,12 +224,15 @@ def table2_latex(t: pd.DataFrame) -> str:
         r"% Table 2. Needs \usepackage{booktabs} and \usepackage{xcolor}.",
         r"% Red / blue: strongest / weakest position response per architecture (trained models).",
         r"% *: a NaN in at least one PosENet trial; the finite trials' mean $\pm$ std is shown.",
-        f"% SNR-PPP: reading {reading}, sigma = std over {SIGMAS[reading][1]} (the run's primary reading, reading_fit.csv);",
-        f"% measured at {', '.join(str(int(x)) for x in t['size'].dropna().unique()) or '--'} px. The other readings and sizes are in",
+        f"% SNR-PPP: reading {reading}, sigma = std over {SIGMAS[reading][1]} "
+        "(the run's primary reading, reading_fit.csv);",
+        f"% measured at {', '.join(str(int(x)) for x in t['size'].dropna().unique()) or '--'} px. "
+        "The other readings and sizes are in",
         r"% readings.tex. deg.: a layer with PPP but constant features, SNR undefined.",
         r"\begin{tabular}{lllccccc}",
         r"\toprule",
-        r"Model & Padding & Pretrained & \multicolumn{2}{c}{PosENet} & \multicolumn{2}{c}{PPP (ours)} & " + perf_head + r" ($\uparrow$) \\",
+        r"Model & Padding & Pretrained & \multicolumn{2}{c}{PosENet} & \multicolumn{2}{c}{PPP (ours)} & "
+        + perf_head + r" ($\uparrow$) \\",
         r"\cmidrule(lr){4-5}\cmidrule(lr){6-7}",
         r" & & & SPC ($\uparrow$) & MAE ($\downarrow$) & SNR-PPP ($\uparrow$) & MAE-PPP ($\uparrow$) & \\",
         r"\midrule",
@@ -236,7 +242,8 @@ def table2_latex(t: pd.DataFrame) -> str:
         label, _, digits = PERFORMANCE[metric]
         name = arch.replace("_", r"\_") + ("" if len(metrics) == 1 else f" ({label})")
         for n, (i, r) in enumerate(g.iterrows()):
-            snr = "deg." if r["degenerate"] and math.isnan(r["snr_ppp_mean"]) else _pm(r["snr_ppp_mean"], r["snr_ppp_std"])
+            snr = ("deg." if r["degenerate"] and math.isnan(r["snr_ppp_mean"])
+                   else _pm(r["snr_ppp_mean"], r["snr_ppp_std"]))
             cells = {
                 "posenet_spc": _posenet_cell(r, "posenet_spc"), "posenet_mae": _posenet_cell(r, "posenet_mae"),
                 "snr_ppp": snr, "mae_ppp": _pm(r["mae_ppp_mean"], r["mae_ppp_std"]),
@@ -250,5 +257,6 @@ def table2_latex(t: pd.DataFrame) -> str:
     lines[-1] = r"\bottomrule"
     lines.append(r"\end{tabular}")
     if missing := rows_not_run(t):
-        lines.append(f"% Rows of the paper's Table 2 not in this run: {', '.join(missing)} (config/paper.yaml runs every row).")
+        lines.append(f"% Rows of the paper's Table 2 not in this run: {', '.join(missing)} "
+                     "(config/paper.yaml runs every row).")
     return "\n".join(lines) + "\n"

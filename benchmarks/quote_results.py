@@ -46,17 +46,24 @@ def claims_block(run: str = "tiny_run") -> str:
     per claim with the verdict at the primary reading and size and how many of the other
     (reading, size) cells agree with it."""
     t = pd.read_csv(RESULTS / run / "claims.csv", keep_default_na=False)
-    run_line = next((line for line in (RESULTS / run / "claims.md").read_text().splitlines() if line.startswith("Run:")), "")
+    run_line = next(
+        (line for line in (RESULTS / run / "claims.md").read_text().splitlines() if line.startswith("Run:")), ""
+    )
     counts = t["verdict"].value_counts()
     head = (f"{run_line}\n\nVerdicts at the primary reading and size: "
-            + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("holds", "does not hold", "not testable at this scale", "not run")) + ".")
+            + ", ".join(f"{int(counts.get(v, 0))} {v}"
+                        for v in ("holds", "does not hold", "not testable at this scale", "not run"))
+            + ".")
     others = [c for c in t.columns if "@" in c]
     rows = []
     for _, r in t.iterrows():
         cells = [r[c] for c in others if r[c] not in ("", "--")]
         agree = f"{sum(c == r['verdict'] for c in cells) - 1} of {len(cells) - 1}" if len(cells) > 1 else "--"
-        rows.append([r["id"], r["paper"], r["ours"], f"{r['reading']} @ {r['size']}", f"**{r['verdict']}**", r["seeds"], agree, r["why"]])
-    return head + "\n\n" + _md(rows, ["claim", "paper", "ours", "reading @ px", "verdict", "seeds", "other cells agree", "why"])
+        rows.append([r["id"], r["paper"], r["ours"], f"{r['reading']} @ {r['size']}", f"**{r['verdict']}**",
+                     r["seeds"], agree, r["why"]])
+    return head + "\n\n" + _md(
+        rows, ["claim", "paper", "ours", "reading @ px", "verdict", "seeds", "other cells agree", "why"]
+    )
 
 
 def verdicts_block() -> str:
@@ -70,7 +77,8 @@ def verdicts_block() -> str:
 def sigma_readings_block() -> str:
     t = pd.read_csv(RESULTS / "sigma_readings.csv")
     readings = ["snr_ppp", "snr_chw", "snr_chanmean", "snr_meanmap", "snr_pooled", "snr_pooled_chw"]
-    rows = [[r["model"], r["bn_stats"], str(r["size"]), f"{r['image_dependence']:.2g}", *(f"{r[k]:.3g}" for k in readings)]
+    rows = [[r["model"], r["bn_stats"], str(r["size"]), f"{r['image_dependence']:.2g}",
+             *(f"{r[k]:.3g}" for k in readings)]
             for _, r in t.iterrows()]
     return _md(rows, ["model (zeros, untrained)", "BN", "px", "image dependence", *readings])
 
@@ -78,9 +86,11 @@ def sigma_readings_block() -> str:
 def central_fit_block() -> str:
     """How each reading fits the paper's init rows in the central run, at each size."""
     t = pd.read_csv(RESULTS / "central_run" / "reading_fit_summary.csv")
-    rows = [[f"**{r.reading}**" if r.primary else r.reading, str(r.size), str(r.rows), f"{r.median_abs_log10_ratio:.2f}",
-             f"{r.worst_abs_log10_ratio:.2f}", f"{r.zero_rows_matched}/{r.zero_rows}"] for r in t.itertuples()]
-    return _md(rows, ["reading", "px", "non-zero rows", "median abs log10(ours / paper)", "worst", "0.0000 rows read 0"])
+    rows = [[f"**{r.reading}**" if r.primary else r.reading, str(r.size), str(r.rows),
+             f"{r.median_abs_log10_ratio:.2f}", f"{r.worst_abs_log10_ratio:.2f}",
+             f"{r.zero_rows_matched}/{r.zero_rows}"] for r in t.itertuples()]
+    return _md(rows, ["reading", "px", "non-zero rows", "median abs log10(ours / paper)", "worst",
+                      "0.0000 rows read 0"])
 
 
 def init_block() -> str:
@@ -91,14 +101,16 @@ def init_block() -> str:
         ratio = g.set_index("padding")["ratio_to_zeros"]
         zeros = g.set_index("padding").loc["zeros", "mae_ppp"]
         rows.append([arch, init, bn, f"{zeros:.3g}", *(f"{ratio[p]:.2g}" for p in order), g["verdict"].iloc[0]])
-    return _md(rows, ["arch", "init", "bn_stats", "zeros MAE-PPP", *(f"{p} / zeros" for p in order), "paper's init pattern?"])
+    return _md(rows, ["arch", "init", "bn_stats", "zeros MAE-PPP", *(f"{p} / zeros" for p in order),
+                      "paper's init pattern?"])
 
 
 def small_block() -> str:
     t = pd.read_csv(RESULTS / "small_scale_estimate.csv")
     total = t[t["arch"] == "TOTAL"].iloc[0]
     per_arch = t[~t["arch"].isin(["TOTAL"])].groupby("arch", sort=False)[["gpu_s", "cpu_hours", "jobs"]].sum()
-    rows = [[a, f"{r.gpu_s:.0f}", "" if pd.isna(r.cpu_hours) else f"{r.cpu_hours:.1f}", f"{r.jobs:.0f}"] for a, r in per_arch.iterrows()]
+    rows = [[a, f"{r.gpu_s:.0f}", "" if pd.isna(r.cpu_hours) else f"{r.cpu_hours:.1f}", f"{r.jobs:.0f}"]
+            for a, r in per_arch.iterrows()]
     rows.append(["**total**", f"{total.gpu_s:.0f}", f"{total.cpu_hours:.1f}", f"{total.jobs:.0f}"])
     tail = (f"\n\nEstimated wall time on one GPU: **{total.estimated_gpu_wall_min:.1f} min** (GPU compute + "
             f"{total.overhead_s:.0f} s of job start-up at {total.startup_s_per_job:.2f} s measured per job plus CUDA "
@@ -108,8 +120,10 @@ def small_block() -> str:
 
 def budgets_block() -> str:
     t = pd.read_csv(RESULTS / "bench_workflow.csv", keep_default_na=False)
-    rows = [[r.run.replace("  ", "&nbsp;&nbsp;"), f"{float(r.seconds) / 60:.1f} min" if float(r.seconds) >= 60 else f"{float(r.seconds):.1f} s",
-             "" if r.budget_s == "" else (f"{float(r.budget_s) / 60:.0f} min" if float(r.budget_s) >= 60 else f"{float(r.budget_s):.0f} s"),
+    rows = [[r.run.replace("  ", "&nbsp;&nbsp;"),
+             f"{float(r.seconds) / 60:.1f} min" if float(r.seconds) >= 60 else f"{float(r.seconds):.1f} s",
+             "" if r.budget_s == "" else (
+                 f"{float(r.budget_s) / 60:.0f} min" if float(r.budget_s) >= 60 else f"{float(r.budget_s):.0f} s"),
              f"`{r.commit}`"]
             for r in t.itertuples()]
     return f"{t['cores'].iloc[0]} cores.\n\n" + _md(rows, ["run", "measured", "budget", "commit"])
@@ -117,13 +131,15 @@ def budgets_block() -> str:
 
 def profile_block() -> str:
     t = pd.read_csv(RESULTS / "profile_jobs.csv", keep_default_na=False)
-    rows = [[r.job, r.phase, f"{float(r.seconds):.2f} s", "" if r.share == "" else f"{float(r.share):.0%}"] for r in t.itertuples()]
+    rows = [[r.job, r.phase, f"{float(r.seconds):.2f} s", "" if r.share == "" else f"{float(r.share):.0%}"]
+            for r in t.itertuples()]
     return _md(rows, ["job", "phase", "seconds", "share of the job"])
 
 
 def efficiency_block() -> str:
     t = pd.read_csv(RESULTS / "flop_efficiency.csv")
-    rows = [[r.job, f"{r.gflop:.1f}", f"{r.seconds:.2f} s", f"{r.gflops:.1f}", f"{r.of_conv_peak:.0%}", f"{r.of_matmul_peak:.0%}"]
+    rows = [[r.job, f"{r.gflop:.1f}", f"{r.seconds:.2f} s", f"{r.gflops:.1f}", f"{r.of_conv_peak:.0%}",
+             f"{r.of_matmul_peak:.0%}"]
             for r in t.itertuples()]
     r = t.iloc[0]
     return (f"Peaks on this machine, one thread: {r.conv_peak_gflops:.0f} GFLOP/s ({r.conv_peak_shape}), "
@@ -132,7 +148,8 @@ def efficiency_block() -> str:
 
 
 def bn_stats_block() -> str:
-    runs = {b: pd.read_csv(RESULTS / d / "readings.csv") for b, d in (("as_saved", "tiny_run"), ("calibrated", "tiny_run_calibrated"))}
+    runs = {b: pd.read_csv(RESULTS / d / "readings.csv")
+            for b, d in (("as_saved", "tiny_run"), ("calibrated", "tiny_run_calibrated"))}
     # at 224 px: the calibrated re-measure predates ppp.input_sizes (one size, no size column)
     runs = {b: t[t["size"] == 224] if "size" in t else t for b, t in runs.items()}
 
@@ -142,20 +159,24 @@ def bn_stats_block() -> str:
 
     keys = runs["as_saved"][["arch", "padding"]].drop_duplicates().itertuples(index=False)
     rows = [[a, p, *(pair(runs[b], a, p, r) for r in ("mae_ppp", "mae_rel") for b in runs)] for a, p in keys]
-    return _md(rows, ["arch", "padding", "MAE-PPP, as saved", "MAE-PPP, calibrated", "mae_rel, as saved", "mae_rel, calibrated"])
+    return _md(rows, ["arch", "padding", "MAE-PPP, as saved", "MAE-PPP, calibrated", "mae_rel, as saved",
+                      "mae_rel, calibrated"])
 
 
 def vgg_lr_block() -> str:
     t = pd.read_csv(RESULTS / "vgg_init_lr.csv")
-    rows = [[f"{lr:g}", " -> ".join(f"{v:.0%}" for v in g.sort_values("epoch")["val_acc"])] for lr, g in t.groupby("lr", sort=False)]
+    rows = [[f"{lr:g}", " -> ".join(f"{v:.0%}" for v in g.sort_values("epoch")["val_acc"])]
+            for lr, g in t.groupby("lr", sort=False)]
     ratio = t["conv_std_torchvision_over_pytorch_default"].iloc[0]
-    return (f"VGG19 (tiny config, zeros, seed 0), `init: {t['init'].iloc[0]}`; torchvision's conv weights have {ratio:.2f}x "
+    return (f"VGG19 (tiny config, zeros, seed 0), `init: {t['init'].iloc[0]}`; "
+            f"torchvision's conv weights have {ratio:.2f}x "
             "the std of PyTorch's defaults.\n\n" + _md(rows, ["lr", "validation top-1 per epoch"]))
 
 
 def effnet_lr_block() -> str:
     t = pd.read_csv(RESULTS / "efficientnet_init_lr.csv")
-    rows = [[init, f"{lr:g}", " -> ".join(f"{v:.0%}" for v in g.sort_values("epoch")["val_acc"]), "yes" if g["chosen"].iloc[0] else ""]
+    rows = [[init, f"{lr:g}", " -> ".join(f"{v:.0%}" for v in g.sort_values("epoch")["val_acc"]),
+             "yes" if g["chosen"].iloc[0] else ""]
             for (init, lr), g in t.groupby(["init", "lr"], sort=False)]
     return ("EfficientNet-B0 (tiny config, zeros, seed 0), validated every epoch.\n\n"
             + _md(rows, ["init", "lr", "validation top-1 per epoch", "config.yaml"]))
@@ -164,34 +185,43 @@ def effnet_lr_block() -> str:
 def conversion_block() -> str:
     t = pd.read_csv(RESULTS / "bench_conversion_cpu.csv")
     rows = [[r.model, str(r.nodes), f"{r.convert_s:.2f}", f"{r.align224_s:.2f}", str(r.big_crop_224), str(r.big_crop),
-             f"{r.bare_s:.2f}", f"{r.measure_s:.2f}", f"{r.overhead:.3f}", f"**{r.overhead_median:.3f}**"] for r in t.itertuples()]
+             f"{r.bare_s:.2f}", f"{r.measure_s:.2f}", f"{r.overhead:.3f}", f"**{r.overhead_median:.3f}**"]
+            for r in t.itertuples()]
     r = t.iloc[0]
-    return (f"{len(t)} torchvision CNNs, random init, zeros, taps at strides 4-32; {r.images} images at {r.input_size} px "
+    return (f"{len(t)} torchvision CNNs, random init, zeros, taps at strides 4-32; "
+            f"{r.images} images at {r.input_size} px "
             f"on {r.device}; seconds are the best of the repeats, the median ratio is over the alternating pairs.\n\n"
-            + _md(rows, ["model", "graph nodes", "convert (s)", "align at 224 px (s)", "big crop at 224", f"big crop at {r.input_size}",
-                         "bare forwards (s)", "`measure_ppp` (s)", "overhead", "median ratio"]))
+            + _md(rows, ["model", "graph nodes", "convert (s)", "align at 224 px (s)", "big crop at 224",
+                         f"big crop at {r.input_size}", "bare forwards (s)", "`measure_ppp` (s)", "overhead",
+                         "median ratio"]))
 
 
 def csv_block(name: str, columns: dict[str, str]) -> callable:
     """A block that shows ``columns`` (CSV column -> header) of ``benchmarks/results/<name>.csv`` as they are."""
     def build() -> str:
         t = pd.read_csv(RESULTS / f"{name}.csv", keep_default_na=False)
-        return f"`benchmarks/results/{name}.csv`:\n\n" + _md([[str(r[c]) for c in columns] for _, r in t.iterrows()], list(columns.values()))
+        return f"`benchmarks/results/{name}.csv`:\n\n" + _md(
+            [[str(r[c]) for c in columns] for _, r in t.iterrows()], list(columns.values())
+        )
     return build
 
 
 SPEED_BLOCKS = {  # issue 26: what each change saves, and how far its numbers moved
-    "posenet_speed": csv_block("bench_posenet", {"arch": "arch", "reference_s": "per-trial conv (s)", "fast_s": "contracted, batched (s)",
-                                                 "speedup": "speed-up", "spc_abs_diff": "SPC diff", "mae_abs_diff": "MAE diff",
+    "posenet_speed": csv_block("bench_posenet", {"arch": "arch", "reference_s": "per-trial conv (s)",
+                                                 "fast_s": "contracted, batched (s)", "speedup": "speed-up",
+                                                 "spc_abs_diff": "SPC diff", "mae_abs_diff": "MAE diff",
                                                  "loss_rel_diff": "loss rel. diff"}),
     "padding_speed": csv_block("padding_format", {"arch": "arch", "padding": "padding", "old_ms": "pad NCHW (ms/step)",
                                                   "new_ms": "pad keeps the layout (ms/step)", "speedup": "speed-up"}),
-    "bench_ppp": csv_block("bench_ppp_cpu", {"arch": "arch", "width": "width", "big_crop": "big crop", "images": "images",
-                                             "bare_s": "read + bare forwards (s)", "measure_s": "measure (s)", "ratio": "overhead (median)",
-                                             "ratio_min": "min", "ratio_max": "max", "fixed_ms": "align + twin (ms)", "load_s": "reading (s)",
+    "bench_ppp": csv_block("bench_ppp_cpu", {"arch": "arch", "width": "width", "big_crop": "big crop",
+                                             "images": "images", "bare_s": "read + bare forwards (s)",
+                                             "measure_s": "measure (s)", "ratio": "overhead (median)",
+                                             "ratio_min": "min", "ratio_max": "max",
+                                             "fixed_ms": "align + twin (ms)", "load_s": "reading (s)",
                                              "peak_mib": "peak RSS above imports (MiB)"}),
     "resize_cache": csv_block("resize_cache", {"resize": "resize", "seconds_per_none_run": "s per none run",
-                                               "saved_per_none_run_s": "saved (s)", "batch_s": "one batch (s)", "bit_identical": "bit-identical"}),
+                                               "saved_per_none_run_s": "saved (s)", "batch_s": "one batch (s)",
+                                               "bit_identical": "bit-identical"}),
 }
 
 
@@ -201,8 +231,10 @@ VERDICT_ORDER = ("holds", "does not hold", "not testable at this scale", "not ru
 # scale -> (command, the bench_workflow.csv row of its measured wall time or None, hardware)
 SCALES = {
     "tiny": ("snakemake --cores all all", "default config, all (wall)", "CPU"),
-    "central": ("snakemake --cores 2 --configfile config/central.yaml central", "central config (config/central.yaml), central (wall)", "CPU"),
-    "paper": ("snakemake all --profile profiles/slurm --configfile config/paper.yaml", None, "SLURM, 1 GPU per torch job"),
+    "central": ("snakemake --cores 2 --configfile config/central.yaml central",
+                "central config (config/central.yaml), central (wall)", "CPU"),
+    "paper": ("snakemake all --profile profiles/slurm --configfile config/paper.yaml", None,
+              "SLURM, 1 GPU per torch job"),
 }
 
 
@@ -261,7 +293,8 @@ def runs_block() -> str:
         t, run_line = _claims(run)
         central = _central(t)
         lines.append(f"- **{run}** ({_scale_of(run_line)}): central claim (Sec 4.1, SNR-PPP trained > init, VGG19 and "
-                     f"ResNet50) {_counts(central['verdict'])} of {len(central)} cells; all {len(t)} claims: {_counts(t['verdict'])}. "
+                     f"ResNet50) {_counts(central['verdict'])} of {len(central)} cells; "
+                     f"all {len(t)} claims: {_counts(t['verdict'])}. "
                      f"[Details](docs/results.md#{run})")
     return "\n".join(lines)
 
@@ -276,7 +309,8 @@ def run_sections_block() -> str:
         central = _central(t)
         text = verdict_line(RESULTS / run) if "id" in t.columns else (
             f"**{run}**: SNR-PPP trained > init (Sec 4.1) under the reading {central['reading'].iloc[0]}: "
-            f"{_counts(central['verdict'])} of {len(central)} (arch, padding) cells (a claims table from before claim ids).")
+            f"{_counts(central['verdict'])} of {len(central)} (arch, padding) cells "
+            "(a claims table from before claim ids).")
         parts.append(f"### {run}\n\n{run_line}\n\nAll {len(t)} claims: {_counts(t['verdict'])}. Files: "
                      f"`benchmarks/results/{run}/`.\n\n{text}")
     return "\n\n".join(parts)
@@ -296,7 +330,8 @@ def paper_jobs_block() -> str:
     t = pd.read_csv(RESULTS / "dry_run_jobs.csv")
     t = t[t["scale"] == "paper"].sort_values(["jobs", "rule"], ascending=[False, True])
     rows = [[f"`{r.rule}`", str(r.jobs)] for r in t.itertuples()]
-    return (f"`snakemake {t['target'].iloc[0]} -n --configfile {t['config'].iloc[0]}` plans **{t['jobs'].sum():,}** jobs "
+    return (f"`snakemake {t['target'].iloc[0]} -n --configfile {t['config'].iloc[0]}` "
+            f"plans **{t['jobs'].sum():,}** jobs "
             "(`benchmarks/results/dry_run_jobs.csv`):\n\n" + _md(rows, ["rule", "jobs"]))
 
 
@@ -345,7 +380,9 @@ def render(text: str, blocks: dict, name_of_file: str = "README.md") -> str:
     generated block in the text that ``blocks`` does not build, is an error naming it."""
     unknown = sorted(set(MARKER.findall(text)) - set(blocks))
     if unknown:
-        raise ValueError(f"{name_of_file} has block(s) {', '.join(unknown)} that quote_results.BLOCKS does not build for it")
+        raise ValueError(
+            f"{name_of_file} has block(s) {', '.join(unknown)} that quote_results.BLOCKS does not build for it"
+        )
     for name, build in blocks.items():
         pattern = re.compile(rf"(<!-- BEGIN generated:{name} -->\n).*?(<!-- END generated:{name} -->)", re.S)
         if not pattern.search(text):
@@ -368,7 +405,8 @@ def main() -> int:
             if not args.check:
                 path.write_text(new)
     if args.check and stale:
-        print(f"{', '.join(stale)}: generated blocks differ from the committed artifacts; run benchmarks/quote_results.py")
+        print(f"{', '.join(stale)}: generated blocks differ from the committed artifacts; "
+              "run benchmarks/quote_results.py")
         return 1
     return 0
 

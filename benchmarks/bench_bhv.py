@@ -49,7 +49,8 @@ this training is chaotic, not because of the grouping: ``--rounding-check`` runs
 code unchanged but with channels-last inputs (another conv kernel, the same mathematics)
 and it drifts just as far: bit-identical (grouped: ~1e-8) for the first epochs, then
 within one epoch the loss differs by ~2e-3 (a discrete switch, such as another arg max in
-the global max pool, amplified by Adadelta at lr 1), 1e-2 to 1e-1 by epoch 8. So Table 1's per-trial numbers repeat exactly only on the same kernels (same
+the global max pool, amplified by Adadelta at lr 1), 1e-2 to 1e-1 by epoch 8. \
+So Table 1's per-trial numbers repeat exactly only on the same kernels (same
 torch build, CPU and thread count); across machines they vary by this much.
 """
 
@@ -98,7 +99,8 @@ class GroupedPad(nn.Module):
         if not self.randn:
             return self.pads[0](x)
         blocks = x.chunk(len(self.pads), dim=1)
-        return torch.cat([p(b) if on else F.pad(b, [p.amount] * 4) for p, b, on in zip(self.pads, blocks, self.active, strict=True)], 1)
+        return torch.cat([p(b) if on else F.pad(b, [p.amount] * 4)
+                          for p, b, on in zip(self.pads, blocks, self.active, strict=True)], 1)
 
 
 class GroupedBHV(nn.Module):
@@ -111,8 +113,10 @@ class GroupedBHV(nn.Module):
         self.active = [True] * self.g
         self.strides = [c.stride for c in nets[0].convs]
         self.weights = nn.ParameterList([
-            nn.Parameter(torch.cat([n.convs[i].weight.detach() for n in nets]).clone()) for i in range(len(nets[0].convs))])
-        self.pads = nn.ModuleList([GroupedPad([copy.deepcopy(n.convs[i].pad) for n in nets], self.active) for i in range(len(nets[0].convs))])
+            nn.Parameter(torch.cat([n.convs[i].weight.detach() for n in nets]).clone())
+            for i in range(len(nets[0].convs))])
+        self.pads = nn.ModuleList([GroupedPad([copy.deepcopy(n.convs[i].pad) for n in nets], self.active)
+                                   for i in range(len(nets[0].convs))])
         # deepcopy drops a RandnPad2d's generators: re-seeded from its seed, as the net's own
         self.fc_weight = nn.Parameter(torch.stack([n.fc.weight.detach() for n in nets]).clone())  # G x 2 x 64
         self.fc_bias = nn.Parameter(torch.stack([n.fc.bias.detach() for n in nets]).clone())  # G x 2
@@ -137,7 +141,9 @@ def stack(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor,
 
 
 @torch.no_grad()
-def evaluate_grouped(model: GroupedBHV, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> tuple[list[float], list[float]]:
+def evaluate_grouped(
+    model: GroupedBHV, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
+) -> tuple[list[float], list[float]]:
     """Per net (mean cross-entropy, accuracy in %), batched as ``bhv.evaluate``."""
     model.eval()
     loss, correct = torch.zeros(model.g, dtype=torch.float64), torch.zeros(model.g, dtype=torch.int64)
@@ -148,7 +154,9 @@ def evaluate_grouped(model: GroupedBHV, x: torch.Tensor, y: torch.Tensor, batch_
     return (loss / len(x)).tolist(), (100.0 * correct.double() / len(x)).tolist()
 
 
-def fit_grouped(model: GroupedBHV, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor], cfg: BHVConfig) -> list[dict]:
+def fit_grouped(
+    model: GroupedBHV, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor], cfg: BHVConfig
+) -> list[dict]:
     """``bhv.fit`` for G nets at once; a stopped net is masked (see the module docstring)."""
     opt = torch.optim.Adadelta(model.parameters(), lr=cfg.lr, rho=cfg.rho, eps=cfg.eps, weight_decay=cfg.weight_decay)
     g = model.g
@@ -175,7 +183,8 @@ def fit_grouped(model: GroupedBHV, train: tuple[torch.Tensor, torch.Tensor], val
                 continue
             history[k].append({"epoch": epoch, "val_loss": val_loss[k], "val_acc": val_acc[k]})
             if val_loss[k] < best[k]:
-                best[k], best_state[k], best_epoch[k], waited[k] = val_loss[k], [p.detach().clone() for p in model.slices(k)], epoch, 0
+                best[k], best_state[k], best_epoch[k], waited[k] = (
+                    val_loss[k], [p.detach().clone() for p in model.slices(k)], epoch, 0)
             else:
                 waited[k] += 1
                 if waited[k] >= cfg.patience:
@@ -188,7 +197,8 @@ def fit_grouped(model: GroupedBHV, train: tuple[torch.Tensor, torch.Tensor], val
                 for p, b in zip(model.slices(k), best_state[k], strict=True):
                     p.copy_(b)
     model.active[:] = [True] * g  # testing: every net draws its own noise again
-    return [{"best_epoch": best_epoch[k], "epochs_run": len(history[k]), "best_val_loss": best[k], "history": history[k]} for k in range(g)]
+    return [{"best_epoch": best_epoch[k], "epochs_run": len(history[k]), "best_val_loss": best[k],
+             "history": history[k]} for k in range(g)]
 
 
 @torch.no_grad()
@@ -200,23 +210,28 @@ def inconsistency_grouped(model: GroupedBHV, trajs: list[torch.Tensor], batch_si
     return (100.0 * switched.double().sum(0) / len(trajs)).tolist()
 
 
-def run_job_grouped(padding: str, conv_type: str, backgrounds: list[str], cfg: BHVConfig, split: str = "independent") -> list[dict]:
+def run_job_grouped(
+    padding: str, conv_type: str, backgrounds: list[str], cfg: BHVConfig, split: str = "independent"
+) -> list[dict]:
     """Every (background, trial) net of one job fitted as one grouped model; one result per
     background, shaped as ``bhv.run_variant``'s (``seconds``: the job's time / its nets)."""
     start = time.perf_counter()
-    data = {bg: make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, bg, cfg.seed, split) for bg in backgrounds}
+    data = {bg: make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, bg, cfg.seed, split)
+            for bg in backgrounds}
     keys = [(bg, t) for bg in backgrounds for t in range(cfg.trials)]
     model = GroupedBHV([BHVNet(padding, conv_type, 1000 * cfg.seed + t) for _, t in keys])
     fitted = fit_grouped(model, stack([data[bg].train for bg, _ in keys]), stack([data[bg].val for bg, _ in keys]), cfg)
     similar = evaluate_grouped(model, *stack([data[bg].similar for bg, _ in keys]))[1]
     dissim = evaluate_grouped(model, *stack([data[bg].dissimilar for bg, _ in keys]))[1]
-    incons = inconsistency_grouped(model, [torch.cat(frames, 1) for frames in zip(*(data[bg].trajectories for bg, _ in keys), strict=True)])
+    incons = inconsistency_grouped(
+        model, [torch.cat(frames, 1) for frames in zip(*(data[bg].trajectories for bg, _ in keys), strict=True)])
     seconds = (time.perf_counter() - start) / len(keys)
-    out = {bg: {"split": split, "padding": padding, "conv_type": conv_type, "background": bg, "config": vars(cfg).copy(), "trials": []} for bg in backgrounds}
+    out = {bg: {"split": split, "padding": padding, "conv_type": conv_type, "background": bg,
+                "config": vars(cfg).copy(), "trials": []} for bg in backgrounds}
     for k, (bg, t) in enumerate(keys):
         out[bg]["trials"].append({
-            "trial": t, "init_seed": 1000 * cfg.seed + t, "similar": similar[k], "dissimilar": dissim[k], "diff": dissim[k] - similar[k],
-            "inconsistency": incons[k], "seconds": seconds, **fitted[k],
+            "trial": t, "init_seed": 1000 * cfg.seed + t, "similar": similar[k], "dissimilar": dissim[k],
+            "diff": dissim[k] - similar[k], "inconsistency": incons[k], "seconds": seconds, **fitted[k],
         })
     return [out[bg] for bg in backgrounds]
 
@@ -234,9 +249,11 @@ def metric_diffs(old: list[dict], new: list[dict]) -> dict[str, float]:
     out: dict[str, float] = {}
     for a, b in zip(old, new, strict=True):
         for ta, tb in zip(a["trials"], b["trials"], strict=True):
-            assert (ta["epochs_run"], ta["best_epoch"]) == (tb["epochs_run"], tb["best_epoch"]), "early stopping differs"
+            assert (ta["epochs_run"], ta["best_epoch"]) == (tb["epochs_run"], tb["best_epoch"]), (
+                "early stopping differs")
             pairs = [(k, ta[k], tb[k]) for k in ("similar", "dissimilar", "diff", "inconsistency", "best_val_loss")]
-            pairs += [(k, ha[k], hb[k]) for ha, hb in zip(ta["history"], tb["history"], strict=True) for k in ("val_loss", "val_acc")]
+            pairs += [(k, ha[k], hb[k]) for ha, hb in zip(ta["history"], tb["history"], strict=True)
+                      for k in ("val_loss", "val_acc")]
             for k, x, y in pairs:
                 out[k] = max(out.get(k, 0.0), abs(x - y))
     return out
@@ -253,7 +270,8 @@ def rounding_check(cfg: BHVConfig, split: str) -> None:
     finally:
         BHVNet.forward = plain
     for a, b in zip(ref[0]["trials"], other[0]["trials"], strict=True):
-        drift = " ".join(f"{abs(x['val_loss'] - y['val_loss']):.0e}" for x, y in zip(a["history"], b["history"], strict=True))
+        drift = " ".join(f"{abs(x['val_loss'] - y['val_loss']):.0e}"
+                         for x, y in zip(a["history"], b["history"], strict=True))
         print(f"trial {a['trial']}: |val loss diff| per epoch {drift}; similar {a['similar']} vs {b['similar']}, "
               f"inconsistency {a['inconsistency']} vs {b['inconsistency']}")
 
@@ -273,7 +291,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="zeros/full and none/valid only, 1 repeat")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_bhv.csv"))
-    ap.add_argument("--rounding-check", action="store_true", help="only: does today's code drift as far under another conv kernel?")
+    ap.add_argument("--rounding-check", action="store_true",
+                    help="only: does today's code drift as far under another conv kernel?")
     args = ap.parse_args()
     torch.set_num_threads(1)
     section = yaml.safe_load((ROOT / "config.yaml").read_text())["bhv"]
@@ -319,9 +338,11 @@ def main() -> None:
     old_total, new_total = sum(o for o, _ in jobs), sum(n for _, n in jobs)
     total = old_total - new_total
     rows.append({"job": f"estimate: default grid ({len(jobs)} jobs)", "nets": len(backgrounds) * cfg.trials,
-                 "old cpu s (median [range])": f"{old_total:.1f}", "grouped cpu s": f"{new_total:.1f}", "saving cpu s": round(total, 1)})
+                 "old cpu s (median [range])": f"{old_total:.1f}", "grouped cpu s": f"{new_total:.1f}",
+                 "saving cpu s": round(total, 1)})
     print_and_write(rows, args.out)
-    print(f"estimated saving over the default grid: {total:.1f} job-s of {old_total:.1f} ({100 * total / old_total:.0f} %; adopt only if >= 50 job-s)")
+    print(f"estimated saving over the default grid: {total:.1f} job-s of {old_total:.1f} "
+          f"({100 * total / old_total:.0f} %; adopt only if >= 50 job-s)")
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ from pppcore.runtime import tune_malloc
 
 from report_table import print_and_write  # benchmarks/ (the script's own folder)
 
-MODELS = ("resnet18", "resnet50", "vgg19_bn", "efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf", "convnext_tiny",
-          "densenet121", "shufflenet_v2_x1_0", "googlenet")
+MODELS = ("resnet18", "resnet50", "vgg19_bn", "efficientnet_b0", "mobilenet_v3_small", "regnet_y_400mf",
+          "convnext_tiny", "densenet121", "shufflenet_v2_x1_0", "googlenet")
 
 
 def build(name: str) -> nn.Module:
@@ -72,7 +72,8 @@ def bench(name: str, size: int, n: int, batch: int, repeats: int, device: torch.
     alignment = align(model, size)
     twin = make_twin(model, alignment).eval()
     images = synthetic_images(n, max(alignment.big_size), seed=0)
-    batches = [normalize(torch.stack([center_crop(im, alignment.big_size, "") for im in images[i : i + batch]])).to(device)
+    batches = [normalize(torch.stack([center_crop(im, alignment.big_size, "")
+                                      for im in images[i : i + batch]])).to(device)
                for i in range(0, n, batch)]
 
     def bare() -> None:

@@ -8,7 +8,8 @@ One thread, as a workflow job. After one untimed call of each (first-use costs: 
 builds its concatenated 28 x 28 cache, which the former code built before ``run_trials``, and
 its torch.optim.SGD imports torch._dynamo), ``--repeats`` alternating pairs (the order flips
 every pair); median, min and max wall seconds, the median CPU seconds of this process and the
-machine's load average at the end (on a busy machine wall time stretches, CPU time much less). The last columns: the largest differences of the
+machine's load average at the end (on a busy machine wall time stretches, CPU time much less). \
+The last columns: the largest differences of the
 two paths' results over the trials (SPC and MAE absolute, training loss relative).
 
     python benchmarks/bench_posenet.py [--archs vgg19 resnet50 efficientnet_b0] [--repeats 5]
@@ -45,9 +46,12 @@ def reference_module():
 
 
 def features(arch: str, entry: dict, cfg, seed: int) -> tuple[FeatureCache, FeatureCache]:
-    model = build_model(arch, "zeros", num_classes=10, width=entry["width"], seed=seed, **{k: entry[k] for k in BUILD_KEYS if k in entry})
-    images = torch.rand(cfg.n_train + cfg.n_eval, 3, cfg.input_size, cfg.input_size, generator=torch.Generator().manual_seed(seed))
-    return FeatureCache.from_model(model, images[: cfg.n_train], cfg), FeatureCache.from_model(model, images[cfg.n_train :], cfg)
+    model = build_model(arch, "zeros", num_classes=10, width=entry["width"], seed=seed,
+                        **{k: entry[k] for k in BUILD_KEYS if k in entry})
+    images = torch.rand(cfg.n_train + cfg.n_eval, 3, cfg.input_size, cfg.input_size,
+                        generator=torch.Generator().manual_seed(seed))
+    return (FeatureCache.from_model(model, images[: cfg.n_train], cfg),
+            FeatureCache.from_model(model, images[cfg.n_train :], cfg))
 
 
 def timed(fn, *args) -> tuple[float, float]:
@@ -73,15 +77,18 @@ def compare(arch: str, entry: dict, cfg, repeats: int, seed: int, reference) -> 
     med_cpu = {name: statistics.median(t) for name, t in cpu.items()}
     return {
         "arch": arch, "width": entry["width"], "channels": train.channels, "trials": cfg.trials,
-        "reference_s": round(med["reference"], 3), "fast_s": round(med["fast"], 3), "speedup": round(med["reference"] / med["fast"], 1),
+        "reference_s": round(med["reference"], 3), "fast_s": round(med["fast"], 3),
+        "speedup": round(med["reference"] / med["fast"], 1),
         "reference_min_s": round(min(times["reference"]), 3), "reference_max_s": round(max(times["reference"]), 3),
         "fast_min_s": round(min(times["fast"]), 3), "fast_max_s": round(max(times["fast"]), 3),
         "reference_cpu_s": round(med_cpu["reference"], 3), "fast_cpu_s": round(med_cpu["fast"], 3),
         "speedup_cpu": round(med_cpu["reference"] / med_cpu["fast"], 1),
         "spc_abs_diff": f"{max(abs(r['spc'] - f['spc']) for r, f in zip(ref, fast, strict=True)):.1e}",
         "mae_abs_diff": f"{max(abs(r['mae'] - f['mae']) for r, f in zip(ref, fast, strict=True)):.1e}",
-        "loss_rel_diff": f"{max(abs(f['train_loss'] / r['train_loss'] - 1) for r, f in zip(ref, fast, strict=True)):.1e}",
-        "threads": torch.get_num_threads(), "load_1min": round(os.getloadavg()[0], 1),  # a busy machine stretches both columns
+        "loss_rel_diff":
+            f"{max(abs(f['train_loss'] / r['train_loss'] - 1) for r, f in zip(ref, fast, strict=True)):.1e}",
+        # a busy machine stretches both columns
+        "threads": torch.get_num_threads(), "load_1min": round(os.getloadavg()[0], 1),
     }
 
 

@@ -88,7 +88,9 @@ def spread(values: list[float], digits: int, scale: float = 1.0) -> tuple[float,
     return tuple(round(scale * v, digits) for v in (statistics.median(values), min(values), max(values)))
 
 
-def timing(model: PPPModel, folder: Path, size: int, n: int, batch: int, pairs: int, clock: Callable[[], float]) -> dict:
+def timing(
+    model: PPPModel, folder: Path, size: int, n: int, batch: int, pairs: int, clock: Callable[[], float]
+) -> dict:
     files = list_images(folder)[:n]
     alignment = align(model, size)
     twin = make_twin(model, alignment).eval()
@@ -166,7 +168,8 @@ def probe(arch: str, folder: str, size: int, n: int, batch: int) -> dict:
 
 
 def memory(arch: str, folder: Path, size: int, n: int, batch: int) -> dict:
-    cmd = [sys.executable, __file__, "--probe", arch, str(folder), "--size", str(size), "--images", str(n), "--batch-size", str(batch)]
+    cmd = [sys.executable, __file__, "--probe", arch, str(folder), "--size", str(size), "--images", str(n),
+           "--batch-size", str(batch)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -174,12 +177,14 @@ def memory(arch: str, folder: Path, size: int, n: int, batch: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=224, help="measurement input size (px)")
-    parser.add_argument("--images", type=int, default=None, help="images per call (default: ppp.max_images; --quick: 2)")
+    parser.add_argument("--images", type=int, default=None,
+                        help="images per call (default: ppp.max_images; --quick: 2)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: ppp.batch_size")
     parser.add_argument("--pairs", type=int, default=None, help="timed (measure, bare) pairs (default 7; --quick: 3)")
     parser.add_argument("--clock", choices=tuple(CLOCKS), default="cpu")
     parser.add_argument("--archs", nargs="+", default=list(ARCHS), choices=ARCHS)
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 images, 3 pairs, CSV to the temporary folder")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 2 images, 3 pairs, CSV to the temporary folder")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--probe", nargs=2, metavar=("ARCH", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,7 +209,8 @@ def main() -> None:
         write_synthetic_mosaics(folder, n, mosaic, seed=cfg["tiles"]["seed"])
         print(f"{n} synthetic mosaics of {mosaic} px written in {time.perf_counter() - start:.1f} s", flush=True)
         for arch, model in models.items():
-            row = {"arch": arch, "width": model.config["width"], "size": args.size, "threads": torch.get_num_threads(), "clock": args.clock}
+            row = {"arch": arch, "width": model.config["width"], "size": args.size,
+                   "threads": torch.get_num_threads(), "clock": args.clock}
             row.update(timing(model, folder, args.size, n, batch, pairs, clock))
             row.update(memory(arch, folder, args.size, n, batch))
             rows.append(row)

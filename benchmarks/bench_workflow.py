@@ -49,9 +49,11 @@ def workflow_copy(dst: Path, config: Path | None = None) -> Path:
 
 def run(cmd: list[str], cwd: Path) -> float:
     # the copy is no git checkout: the claims tables name the commit they were run at from here
-    describe = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    describe = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
     tic = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PPP_CODE_COMMIT": describe or "unknown"})
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PPP_CODE_COMMIT": describe or "unknown"})
     seconds = time.perf_counter() - tic
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed in {cwd}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -88,13 +90,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_quick:
             paper = workflow_copy(Path(tmp) / "paper")
-            rows.append({"run": "paper DAG dry run", "seconds": run([*sm, "-n", "all", "--configfile", "config/paper.yaml"], paper), "budget_s": 10})
+            rows.append({"run": "paper DAG dry run",
+                         "seconds": run([*sm, "-n", "all", "--configfile", "config/paper.yaml"], paper),
+                         "budget_s": 10})
             micro = workflow_copy(Path(tmp) / "micro", ROOT / "tests" / "micro.yaml")
             rows.append({"run": "micro DAG (tests/micro.yaml)", "seconds": run([*sm, "all"], micro), "budget_s": 180})
         if args.central:
             central = workflow_copy(Path(tmp) / "central")
             seconds = run([*sm, "--configfile", "config/central.yaml", "--", "central"], central)
-            rows.append({"run": "central config (config/central.yaml), central (wall)", "seconds": seconds, "budget_s": 20 * 60})
+            rows.append({"run": "central config (config/central.yaml), central (wall)", "seconds": seconds,
+                         "budget_s": 20 * 60})
             results = central / "results-central"
             for rule, s in sorted(rule_seconds(results).items(), key=lambda kv: -kv[1]):
                 rows.append({"run": f"  central: rule {rule} (job seconds, summed)", "seconds": s, "budget_s": ""})
@@ -120,7 +125,8 @@ def main() -> None:
             rows.append({"run": "  baselines (wall share)", "seconds": total * share, "budget_s": ""})
             for rule, s in sorted(per_rule.items(), key=lambda kv: -kv[1]):
                 rows.append({"run": f"  rule {rule} (job seconds, summed)", "seconds": s, "budget_s": ""})
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
     for r in rows:
         r["seconds"] = round(r["seconds"], 1)
         r["commit"] = commit or "unknown"
@@ -144,7 +150,8 @@ def main() -> None:
                 continue
             kept.append(r)
     with open(args.out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["run", "seconds", "budget_s", "commit", "cores", "cpus_on_machine"])
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["run", "seconds", "budget_s", "commit",
+                                                                          "cores", "cpus_on_machine"])
         writer.writeheader()
         writer.writerows(kept + rows)
     print(f"wrote {args.out}")

@@ -43,32 +43,35 @@ PAPER_ARCHS = ("vgg19", "resnet50", "efficientnet_b0", "vgg16")
 # paper's models reach 72-77 % top-1 on 1000 classes, while the tiny run's barely trained
 # ResNet50 sits at 28-32 % on 10 classes (2-3 x chance). Saliency: weighted F (empty mask: 0).
 LEARNED = {"top1": 0.5, "weighted_f": 0.5}
-LEARNED_RULE = "judged only where this (arch, padding) learned: mean top-1 >= 50 % or weighted F >= 0.5 over its trained seeds"
+LEARNED_RULE = ("judged only where this (arch, padding) learned: mean top-1 >= 50 % or weighted F >= 0.5 "
+                "over its trained seeds")
 MAE_REL = "MAE-PPP / mean|A| (mae_rel, scale-free)"
 # The paper's own sentences, quoted (tests check them against the paper's text).
 SENTENCES = {
-    "train-snr": "In Table 2, the PPP-SNR of the VGG19 and ResNet50 also reflects that the response of PPP is significantly "
-                 "strengthened after model training.",
+    "train-snr": "In Table 2, the PPP-SNR of the VGG19 and ResNet50 also reflects that the response of PPP is "
+                 "significantly strengthened after model training.",
     "train": "That is, the model training has substantial effects on the construction of PPP.",
-    "vgg-init-zero": "Although certain paddings seem to have lower SNR-PPP or MAE-PPP on trained networks, we find the differences "
-                     "are not significant when comparing the extremely low SNR-PPP and MAE-PPP from the randomly initialized networks.",
-    "fig5": "All curves consistently show a sudden surge at the early stage, and all the later layers are slowly but steadily "
-            "gaining stronger PPP until the end of training.",
-    "spread": "Our PPP metrics have significantly lower standard deviations compared to PosENet, where the standard deviation "
-              "dominates the differences between padding variants, and thus the quantities from PosENet cannot provide sufficient "
-              "information for any analysis.",
-    "none": "Furthermore, PosENet frequently reports positive SPC responses from no-padding models, as shown in its large standard "
-            "deviation. In contrast, PPP has zero response to no-padding models by definition, and therefore is less biased for "
-            "measuring the positional information from padding.",
+    "vgg-init-zero": "Although certain paddings seem to have lower SNR-PPP or MAE-PPP on trained networks, "
+                     "we find the differences are not significant when comparing the extremely low SNR-PPP and "
+                     "MAE-PPP from the randomly initialized networks.",
+    "fig5": "All curves consistently show a sudden surge at the early stage, and all the later layers are slowly "
+            "but steadily gaining stronger PPP until the end of training.",
+    "spread": "Our PPP metrics have significantly lower standard deviations compared to PosENet, "
+              "where the standard deviation dominates the differences between padding variants, "
+              "and thus the quantities from PosENet cannot provide sufficient information for any analysis.",
+    "none": "Furthermore, PosENet frequently reports positive SPC responses from no-padding models, "
+            "as shown in its large standard deviation. In contrast, PPP has zero response to no-padding models "
+            "by definition, and therefore is less biased for measuring the positional information from padding.",
 }
 
 
-def claim_row(claim_id: str, section: str, claim: str, paper_sentence: str, paper: str, ours: str, reading: str, size: int | str,
-              verdict: str, seeds: str = NA, why: str = "") -> dict[str, object]:
+def claim_row(claim_id: str, section: str, claim: str, paper_sentence: str, paper: str, ours: str, reading: str,
+              size: int | str, verdict: str, seeds: str = NA, why: str = "") -> dict[str, object]:
     """One claims-table row (without its per-reading columns); refuses an unknown verdict."""
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r}; expected one of {VERDICTS}")
-    return dict(zip(COLUMNS, (claim_id, section, claim, paper_sentence, paper, ours, reading, size, verdict, seeds, why), strict=True))
+    return dict(zip(COLUMNS, (claim_id, section, claim, paper_sentence, paper, ours, reading, size, verdict, seeds,
+                              why), strict=True))
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ def _paper_pair(arch: str, padding: str, metric: str) -> str:
 
 def _paper_pm(arch: str, padding: str, stage: str, metric: str) -> str:
     """The paper's Table 2 cell as printed: mean ± std."""
-    r = next(r for r in paper_table2() if (r["arch"], r["padding"], r["stage"], r["metric"]) == (arch, padding, stage, metric))
+    r = next(r for r in paper_table2()
+             if (r["arch"], r["padding"], r["stage"], r["metric"]) == (arch, padding, stage, metric))
     return f"{r['value']:.3f} ± {r['std']:.3f}"
 
 
@@ -180,7 +184,8 @@ def judge_training(sub: pd.DataFrame, reading: str, *, arch: str, padding: str, 
     if not ok:
         return Judged(NOT_TESTABLE, ours, f"did not learn: {score}")
     if not len(paired):
-        return Judged(NOT_TESTABLE, ours, f"{reading} undefined (NaN, degenerate sigma) at init or trained on all {len(seeds)} seeds")
+        return Judged(NOT_TESTABLE, ours,
+                      f"{reading} undefined (NaN, degenerate sigma) at init or trained on all {len(seeds)} seeds")
     up = int((trained[paired] > init[paired]).sum())
     why = f"trained > init on {up} of {len(paired)} seeds (paired, LoI 4); learned: {score}"
     if dropped := len(seeds) - len(paired):
@@ -202,7 +207,8 @@ def training_claims(archs: Iterable[str], final_epoch: int, kind: str) -> list[C
     for arch, padding in _paper_rows(archs):
         if padding == "none" or not _rises(arch, padding, metric):
             continue
-        text = f"Training strengthens PPP: {what} trained > init at LoI 4 on every seed, paired ({arch}, {padding}); {LEARNED_RULE}"
+        text = (f"Training strengthens PPP: {what} trained > init at LoI 4 on every seed, paired ({arch}, {padding}); "
+                f"{LEARNED_RULE}")
         sentence = SENTENCES["train-snr" if kind == "snr" and arch in ("vgg19", "resnet50") else "train"]
         paper = ("SNR-PPP " if kind == "snr" else "MAE-PPP ") + _paper_pair(arch, padding, metric)
         judge = partial(judge_training, arch=arch, padding=padding, final_epoch=final_epoch)
@@ -210,7 +216,7 @@ def training_claims(archs: Iterable[str], final_epoch: int, kind: str) -> list[C
     return claims
 
 
-# ---------------------------------------------------------------------------- 4.2: a random VGG has zero PPP but for zeros
+# ------------------------------------------------------------------------ 4.2: a random VGG has zero PPP but for zeros
 
 
 def judge_vgg_init(sub: pd.DataFrame, reading: str, *, arch: str) -> Judged:
@@ -221,30 +227,36 @@ def judge_vgg_init(sub: pd.DataFrame, reading: str, *, arch: str) -> Judged:
     others = g[~g["padding"].isin(("zeros", "none"))]
     if others.empty:
         return Judged("not run", why=f"needs {arch} at init with a padding other than zeros and none")
-    zero, n = others.groupby("padding", sort=False)["zero_ppp"].sum().astype(int), others.groupby("padding", sort=False).size()
+    zero, n = (others.groupby("padding", sort=False)["zero_ppp"].sum().astype(int),
+               others.groupby("padding", sort=False).size())
     worst = others[~others["zero_ppp"].astype(bool)].groupby("padding")[reading].max()
-    parts = [f"{p} {zero[p]}/{n[p]} seeds zero" + (f" ({reading} up to {worst[p]:.2g})" if p in worst else "") for p in n.index]
+    parts = [f"{p} {zero[p]}/{n[p]} seeds zero" + (f" ({reading} up to {worst[p]:.2g})" if p in worst else "")
+             for p in n.index]
     zeros = g.loc[g["padding"] == "zeros", reading]
     parts = ([f"zeros {reading} {zeros.mean():.2g}"] if len(zeros) else []) + parts
     kind = ", ".join(sorted(set(g["init"]))) + " init, BN " + ", ".join(sorted(set(g["bn_stats"])))
-    why = f"zero PPP: MAE-PPP <= {ZERO_PPP_REL:g} x mean|A| (pppcore.metrics.is_zero_ppp, the test that sets every SNR reading to 0); {kind}"
+    why = (f"zero PPP: MAE-PPP <= {ZERO_PPP_REL:g} x mean|A| "
+           f"(pppcore.metrics.is_zero_ppp, the test that sets every SNR reading to 0); {kind}")
     verdict = "holds" if zero.sum() == n.sum() else "does not hold"
     return Judged(verdict, "; ".join(parts), why, f"{zero.sum()}/{n.sum()} (padding, seed)")
 
 
 def _paper_init_zero(arch: str) -> str:
     paddings = [p for a, p in _paper_rows([arch]) if p not in ("zeros", "none")]
-    zeros = f"zeros MAE-PPP {paper_value(arch, 'zeros', 'init', 'mae_ppp'):.4f}, SNR-PPP {paper_value(arch, 'zeros', 'init', 'snr_ppp'):.4f}"
-    printed = [p for p in paddings if paper_value(arch, p, "init", "mae_ppp") == 0 == paper_value(arch, p, "init", "snr_ppp")]
+    zeros = (f"zeros MAE-PPP {paper_value(arch, 'zeros', 'init', 'mae_ppp'):.4f}, "
+             f"SNR-PPP {paper_value(arch, 'zeros', 'init', 'snr_ppp'):.4f}")
+    printed = [p for p in paddings
+               if paper_value(arch, p, "init", "mae_ppp") == 0 == paper_value(arch, p, "init", "snr_ppp")]
     return f"Table 2 at init: {zeros}; {', '.join(printed)}: 0.0000 for both"
 
 
 def vgg_init_claims(archs: Iterable[str]) -> list[Claim]:
     """Table 2: a randomly initialised VGG has zero PPP under every padding but zeros."""
-    text = (f"At init, every padding but zeros (and none) has zero PPP at LoI 4 on every seed: MAE-PPP <= {ZERO_PPP_REL:g} x mean|A|, "
+    text = ("At init, every padding but zeros (and none) has zero PPP at LoI 4 on every seed: "
+            f"MAE-PPP <= {ZERO_PPP_REL:g} x mean|A|, "
             "the metric's zero-PPP test ({arch})")
-    return [Claim(f"vgg-init-zero/{arch}", "4.2, Table 2", text.replace("{arch}", arch), SENTENCES["vgg-init-zero"], _paper_init_zero(arch),
-                  partial(judge_vgg_init, arch=arch), "mae_rel")
+    return [Claim(f"vgg-init-zero/{arch}", "4.2, Table 2", text.replace("{arch}", arch), SENTENCES["vgg-init-zero"],
+                  _paper_init_zero(arch), partial(judge_vgg_init, arch=arch), "mae_rel")
             for arch in ("vgg19", "vgg16") if arch in set(archs)]
 
 
@@ -254,7 +266,8 @@ def vgg_init_claims(archs: Iterable[str]) -> list[Claim]:
 def _learned_paddings(sub: pd.DataFrame, arch: str, paddings: Iterable[str], final_epoch: int) -> tuple[list[str], str]:
     """(paddings that learned, "padding (score); ..." of those left out)."""
     gates = {p: learned(sub, arch, p, final_epoch) for p in paddings}
-    return [p for p, (ok, _) in gates.items() if ok], "; ".join(f"{p} ({why})" for p, (ok, why) in gates.items() if not ok)
+    return [p for p, (ok, _) in gates.items() if ok], "; ".join(f"{p} ({why})"
+                                                                for p, (ok, why) in gates.items() if not ok)
 
 
 def judge_fig5(sub: pd.DataFrame, reading: str, *, arch: str, final_epoch: int) -> Judged:
@@ -266,7 +279,8 @@ def judge_fig5(sub: pd.DataFrame, reading: str, *, arch: str, final_epoch: int) 
         return Judged("not run", why=f"no padded {arch} in the run")
     epochs = sorted(int(e) for e in g["epoch"].unique())
     if len(epochs) < 3 or final_epoch not in epochs:
-        return Judged(NOT_TESTABLE, why=f"checkpoints {epochs}; needs init, an early one and the last (epoch {final_epoch})")
+        return Judged(NOT_TESTABLE,
+                      why=f"checkpoints {epochs}; needs init, an early one and the last (epoch {final_epoch})")
     kept, left = _learned_paddings(sub, arch, dict.fromkeys(g["padding"]), final_epoch)
     if not kept:
         return Judged(NOT_TESTABLE, why=f"did not learn, no padding of {arch}: {left}")
@@ -277,8 +291,10 @@ def judge_fig5(sub: pd.DataFrame, reading: str, *, arch: str, final_epoch: int) 
         return Judged(NOT_TESTABLE, why=f"{reading} undefined (NaN) on every curve")
     surge, growth = curves[e1] - curves[e0], curves[final_epoch] - curves[e1]
     k, n = int(((surge > 0) & (growth > 0)).sum()), len(curves)
-    ours = f"e{e0} {curves[e0].mean():.3g} -> e{e1} {curves[e1].mean():.3g} -> e{final_epoch} {curves[final_epoch].mean():.3g}"
-    why = f"surge {surge.mean():+.3g}, then growth {growth.mean():+.3g} (means over {n} (padding, seed) curves); both > 0 on {k} of {n}"
+    ours = (f"e{e0} {curves[e0].mean():.3g} -> e{e1} {curves[e1].mean():.3g} "
+            f"-> e{final_epoch} {curves[final_epoch].mean():.3g}")
+    why = (f"surge {surge.mean():+.3g}, then growth {growth.mean():+.3g} (means over {n} (padding, seed) curves); "
+           f"both > 0 on {k} of {n}")
     if dropped := len(wide) - n:
         why += f"; {dropped} curve(s) left out: {reading} undefined (NaN)"
     if left:
@@ -292,8 +308,9 @@ def fig5_claims(archs: Iterable[str], final_epoch: int) -> list[Claim]:
     claims = []
     for arch in archs:
         for prefix, what, reading in (("fig5", "SNR-PPP under {reading}", None), ("fig5-mae", MAE_REL, "mae_rel")):
-            text = (f"Chronological PPP, {what}: init -> first checkpoint rises and first -> last checkpoint rises on every "
-                    f"(padding, seed) curve, the first step larger on the mean (LoI 4, {arch}); {LEARNED_RULE}, the others left out")
+            text = (f"Chronological PPP, {what}: init -> first checkpoint rises and first -> last checkpoint rises "
+                    f"on every (padding, seed) curve, the first step larger on the mean (LoI 4, {arch}); "
+                    f"{LEARNED_RULE}, the others left out")
             paper = "Fig 5: a sudden surge at the early stage, then slow, steady growth to the end (all curves)"
             judge = partial(judge_fig5, arch=arch, final_epoch=final_epoch)
             claims.append(Claim(f"{prefix}/{arch}", "4.3, Fig 5", text, SENTENCES["fig5"], paper, judge, reading))
@@ -309,7 +326,8 @@ def _dominance(means: pd.Series, stds: pd.Series) -> float:
     return math.inf if spread == 0 else float(stds.mean() / spread)
 
 
-def judge_spread(sub: pd.DataFrame, reading: str, *, arch: str, posenet: pd.DataFrame | None, final_epoch: int) -> Judged:
+def judge_spread(sub: pd.DataFrame, reading: str, *, arch: str, posenet: pd.DataFrame | None,
+                 final_epoch: int) -> Judged:
     """PPP's std over seeds is small against the paddings' differences, PosENet's (over seeds x
     trials) dominates them. Scale-free: std / spread of the paddings' means."""
     g = _of(_last(sub), arch)
@@ -318,7 +336,8 @@ def judge_spread(sub: pd.DataFrame, reading: str, *, arch: str, posenet: pd.Data
     if g["seed"].nunique() < 2 or by.ngroups < 2:
         return Judged(NOT_TESTABLE, why=f"needs >= 2 seeds and >= 2 paddings of trained {arch}")
     d_ppp = _dominance(by.mean(), by.std(ddof=0))
-    p = None if posenet is None else posenet[(posenet["arch"] == arch) & (posenet["epoch"] == final_epoch) & (posenet["padding"] != "none")]
+    p = None if posenet is None else posenet[(posenet["arch"] == arch) & (posenet["epoch"] == final_epoch)
+                                             & (posenet["padding"] != "none")]
     if p is None or p.empty:
         return Judged("not run", f"PPP {d_ppp:.3g}", "no PosENet results")
     pb = p.groupby("padding")["spc"]
@@ -328,10 +347,12 @@ def judge_spread(sub: pd.DataFrame, reading: str, *, arch: str, posenet: pd.Data
 
 
 def spread_claims(archs: Iterable[str], posenet: pd.DataFrame | None, final_epoch: int) -> list[Claim]:
-    text = "PPP varies less than PosENet: std over seeds / spread of the paddings' means is lower for MAE-PPP than for PosENet SPC, trained ({arch})"
+    text = ("PPP varies less than PosENet: std over seeds / spread of the paddings' means is lower for MAE-PPP "
+            "than for PosENet SPC, trained ({arch})")
     paper = "Table 2: PosENet's std over 5 trials dominates the padding differences; PPP's std is much lower"
     return [Claim(f"spread/{arch}", "4.2, Table 2", text.replace("{arch}", arch), SENTENCES["spread"], paper,
-                  partial(judge_spread, arch=arch, posenet=posenet, final_epoch=final_epoch), "mae_ppp") for arch in archs]
+                  partial(judge_spread, arch=arch, posenet=posenet, final_epoch=final_epoch), "mae_ppp")
+            for arch in archs]
 
 
 def judge_none(sub: pd.DataFrame, reading: str, *, posenet: pd.DataFrame | None) -> Judged:
@@ -341,16 +362,20 @@ def judge_none(sub: pd.DataFrame, reading: str, *, posenet: pd.DataFrame | None)
         return Judged("not run", why="padding none is not in the run")
     peak = float(g[reading].abs().max())
     spc = math.nan if posenet is None else float(posenet.loc[posenet["padding"] == "none", "spc"].abs().max())
-    ours = f"max MAE-PPP {peak:g} over {len(g)} readings" + ("" if math.isnan(spc) else f"; PosENet max abs(SPC) {spc:.3g}")
-    return Judged("holds" if peak == 0 else "does not hold", ours, "holds if MAE-PPP is exactly 0 at every checkpoint and LoI")
+    ours = (f"max MAE-PPP {peak:g} over {len(g)} readings"
+            + ("" if math.isnan(spc) else f"; PosENet max abs(SPC) {spc:.3g}"))
+    return Judged("holds" if peak == 0 else "does not hold", ours,
+                  "holds if MAE-PPP is exactly 0 at every checkpoint and LoI")
 
 
 def none_claims(posenet: pd.DataFrame | None) -> list[Claim]:
     text = "No padding gives PPP exactly 0 (MAE-PPP = 0 at every checkpoint and LoI), while PosENet may still respond"
     archs = [a for a, p in _paper_rows(PAPER_ARCHS) if p == "none"]
-    spc = "; ".join(f"{a} {_paper_pm(a, 'none', 'init', 'posenet_spc')} -> {_paper_pm(a, 'none', 'trained', 'posenet_spc')}" for a in archs)
+    spc = "; ".join(f"{a} {_paper_pm(a, 'none', 'init', 'posenet_spc')} -> "
+                    f"{_paper_pm(a, 'none', 'trained', 'posenet_spc')}" for a in archs)
     paper = f"PPP 0 by definition (Table 2: 0.0000); PosENet SPC of the no-padding models, init -> trained: {spc}"
-    return [Claim("none", "4.2, Table 2", text, SENTENCES["none"], paper, partial(judge_none, posenet=posenet), "mae_ppp")]
+    return [Claim("none", "4.2, Table 2", text, SENTENCES["none"], paper, partial(judge_none, posenet=posenet),
+                  "mae_ppp")]
 
 
 def missing_archs(archs: Iterable[str]) -> list[Claim]:
@@ -382,7 +407,8 @@ def cell(reading: str, size: int) -> str:
     return f"{reading}@{size}"
 
 
-def judge_claim(c: Claim, by_size: Mapping[int, pd.DataFrame], primary_reading: str, primary_size: int) -> tuple[dict, dict[str, str]]:
+def judge_claim(c: Claim, by_size: Mapping[int, pd.DataFrame], primary_reading: str,
+                primary_size: int) -> tuple[dict, dict[str, str]]:
     """(row with every ``<reading>@<size>`` verdict, {column: why} of its undecided cells)."""
     cache: dict[tuple[int, str], Judged] = {}
 
@@ -393,10 +419,11 @@ def judge_claim(c: Claim, by_size: Mapping[int, pd.DataFrame], primary_reading: 
         return cache[key]
 
     main, reading = at(primary_size, primary_reading), c.reading or primary_reading
-    row = claim_row(c.id, c.section, c.text.replace("{reading}", reading), c.sentence, c.paper, main.ours, reading, primary_size,
-                    main.verdict, main.seeds, main.why)
+    row = claim_row(c.id, c.section, c.text.replace("{reading}", reading), c.sentence, c.paper, main.ours, reading,
+                    primary_size, main.verdict, main.seeds, main.why)
     cells = {cell(r, s): at(s, r) for s in by_size for r in SNR_READINGS}
-    return {**row, **{k: j.verdict for k, j in cells.items()}}, {k: j.why for k, j in cells.items() if j.verdict in UNDECIDED}
+    return ({**row, **{k: j.verdict for k, j in cells.items()}},
+            {k: j.why for k, j in cells.items() if j.verdict in UNDECIDED})
 
 
 def _sizes(df: pd.DataFrame, primary_size: int | None) -> list[int]:
@@ -438,7 +465,8 @@ def provenance(scale: str) -> str:
     names it where the run is not a checkout (benchmarks/bench_workflow.py runs a copy)."""
     commit = os.environ.get("PPP_CODE_COMMIT", "")
     try:
-        commit = commit or subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = commit or subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                                          timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"Run: {scale}. Code: commit {commit or 'unknown'}."
@@ -452,7 +480,8 @@ def summary_line(t: pd.DataFrame) -> str:
 def _primary_line(t: pd.DataFrame) -> str:
     primary = t.attrs.get("primary", "")
     return (f"Verdicts at {primary.replace('@', ' at ')} px (the primary reading and size); "
-            "the verdict under every other SNR reading and size: the columns named reading@size of claims.csv and figures/verdict_matrix.png.")
+            "the verdict under every other SNR reading and size: the columns named reading@size of claims.csv "
+            "and figures/verdict_matrix.png.")
 
 
 def claims_markdown(t: pd.DataFrame, provenance: str = "") -> str:
@@ -461,7 +490,8 @@ def claims_markdown(t: pd.DataFrame, provenance: str = "") -> str:
     lines = ["# Claims of the paper, judged on this run", ""]
     if provenance:
         lines += [provenance, ""]
-    lines += [f"Verdicts: {summary_line(t)}. {_primary_line(t)}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += [f"Verdicts: {summary_line(t)}. {_primary_line(t)}", "", "| " + " | ".join(COLUMNS) + " |",
+              "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(r) + " |" for r in esc.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
@@ -488,7 +518,8 @@ def claims_rst(t: pd.DataFrame, intro: str, provenance: str = "") -> str:
               rst_text("Each claim's text, the paper's sentence and why: tables/claims.csv (or claims.md). "
                        "The verdict matrix (category Claims) shows every claim under every reading and size."), ""]
     lines += [".. csv-table::", '   :header: "id", "verdict", "ours", "paper"', ""]
-    lines += ["   " + ", ".join(quoted(x) for x in r) for r in t[["id", "verdict", "ours", "paper"]].itertuples(index=False)]
+    lines += ["   " + ", ".join(quoted(x) for x in r)
+              for r in t[["id", "verdict", "ours", "paper"]].itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 
@@ -501,7 +532,8 @@ def _tex(s: object) -> str:
 def claims_latex(t: pd.DataFrame, header: str = "") -> str:
     """Booktabs LaTeX, the scale and ``header`` (e.g. the primary reading's rule) stated once."""
     lines = [
-        r"% Claims of the paper judged on this run (claims.csv). Needs \usepackage{booktabs} and a p-column-friendly width.",
+        r"% Claims of the paper judged on this run (claims.csv). "
+        r"Needs \usepackage{booktabs} and a p-column-friendly width.",
         f"% Scale: {t.attrs.get('scale', '')}",
         *(f"% {line}" for line in header.splitlines() if line),
         f"% {_primary_line(t)}",
@@ -511,7 +543,8 @@ def claims_latex(t: pd.DataFrame, header: str = "") -> str:
         r"\midrule",
     ]
     for r in t.itertuples(index=False):
-        lines.append(" & ".join(_tex(x) for x in (r.id, r.section, r.claim, r.paper, r.ours, r.verdict, r.seeds, r.why)) + r" \\")
+        lines.append(" & ".join(_tex(x) for x in (r.id, r.section, r.claim, r.paper, r.ours, r.verdict, r.seeds, r.why))
+                     + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
@@ -536,8 +569,10 @@ def central_summary(t: pd.DataFrame) -> str:
     counts = rows["verdict"].value_counts()
     cells = rows[[c for c in t.columns if "@" in str(c)]]
     same = int(cells.eq(rows["verdict"], axis=0).to_numpy().sum()) - len(rows)  # less the primary cells themselves
-    parts = "; ".join(f"{r.id.split('/', 1)[1]} {r.verdict} ({r.ours}, {r.seeds})" for r in rows.itertuples(index=False) if r.verdict != "not run")
-    return (f"SNR-PPP trained > init (Sec 4.1) under the primary reading {rows['reading'].iloc[0]} at {rows['size'].iloc[0]} px: "
+    parts = "; ".join(f"{r.id.split('/', 1)[1]} {r.verdict} ({r.ours}, {r.seeds})"
+                      for r in rows.itertuples(index=False) if r.verdict != "not run")
+    return (f"SNR-PPP trained > init (Sec 4.1) under the primary reading {rows['reading'].iloc[0]} "
+            f"at {rows['size'].iloc[0]} px: "
             + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS if counts.get(v, 0))
             + f" of {len(rows)} (arch, padding) cells. Ours, init -> trained, mean over seeds: {parts}. "
             + f"The other readings and sizes give the same verdict in {same} of {cells.size - len(rows)} cells")
@@ -562,14 +597,16 @@ BHV_INCONSISTENT = 10.0  # trajectory inconsistency (%) that counts as position-
 BHV_CLAIMS = {
     "Grey removes F-Conv zeros' dissimilar advantage": (
         "bhv/grey-removes-zeros",
-        "In Table 1, we show that the dissimilar test is no longer in favor of F-Conv zeros after changing the background color to grey."),
+        "In Table 1, we show that the dissimilar test is no longer in favor of F-Conv zeros "
+        "after changing the background color to grey."),
     "F-Conv replicate and F-Conv circular are best on grey (dissimilar)": (
         "bhv/replicate-circular-best",
-        "We also show that F-Conv replicate and F-Conv circular perform best on the dissimilar test, which is different from the original observation."),
+        "We also show that F-Conv replicate and F-Conv circular perform best on the dissimilar test, "
+        "which is different from the original observation."),
     "Every network is position-inconsistent, even without padding": (
         "bhv/inconsistent",
-        "Table 1 shows the inconsistent ratio over 228 uniformly sampled trajectories, where all models maintain high inconsistency rates, "
-        "even with a no-padding architecture."),
+        "Table 1 shows the inconsistent ratio over 228 uniformly sampled trajectories, "
+        "where all models maintain high inconsistency rates, even with a no-padding architecture."),
 }
 
 
@@ -594,14 +631,16 @@ def _ran(r: pd.Series, bg: str) -> bool:
 
 def _unlearned(rows: list[tuple[pd.Series, str]]) -> list[str]:
     """``(row, background)`` pairs whose similar accuracy mean is below :data:`BHV_LEARNED`."""
-    return [f"{_name(r)} {bg} similar {r[f'{bg}_similar_mean']:.2f} %" for r, bg in rows if not r[f"{bg}_similar_mean"] >= BHV_LEARNED]
+    return [f"{_name(r)} {bg} similar {r[f'{bg}_similar_mean']:.2f} %" for r, bg in rows
+            if not r[f"{bg}_similar_mean"] >= BHV_LEARNED]
 
 
 def _missing(t: pd.DataFrame, split: str, nets: list[tuple[str, str]], bgs: list[str]) -> str:
     """Why a claim cannot be judged: the rows and backgrounds this split lacks ("" if none)."""
     gone = [f"({p}, {c})" for p, c in nets if _net(t, p, c) is None]
     gone += [f"background {bg}" for bg in bgs if not _has(t, bg)]
-    gone += [f"({p}, {c}) on {bg}" for p, c in nets for bg in bgs if _has(t, bg) and _net(t, p, c) is not None and not _ran(_net(t, p, c), bg)]
+    gone += [f"({p}, {c}) on {bg}" for p, c in nets for bg in bgs
+             if _has(t, bg) and _net(t, p, c) is not None and not _ran(_net(t, p, c), bg)]
     return f"split {split} lacks " + ", ".join(gone) if gone else ""
 
 
@@ -626,7 +665,8 @@ def bhv_claims(table: pd.DataFrame) -> list[dict]:
     claim = "Grey removes F-Conv zeros' dissimilar advantage"
     paper = (f"black {paper_bhv('zeros', 'full', 'black', 'dissimilar'):.2f} -> "
              f"grey {paper_bhv('zeros', 'full', 'grey', 'dissimilar'):.2f} (F-Conv zeros dissimilar %)")
-    rule = "holds if F-Conv zeros' dissimilar mean is lower on grey than on black and it is not the best F-Conv row on grey"
+    rule = ("holds if F-Conv zeros' dissimilar mean is lower on grey than on black "
+            "and it is not the best F-Conv row on grey")
     missing = _missing(t, split, [("zeros", "full")], ["black", "grey"])
     fconv = [r for _, r in t[t["conv_type"] == "full"].iterrows() if _ran(r, "grey")]
     if not missing and len(fconv) < 2:
@@ -640,16 +680,20 @@ def bhv_claims(table: pd.DataFrame) -> list[dict]:
                 f"best grey F-Conv {best['padding']} {best['grey_dissimilar_mean']:.2f}")
         low = _unlearned([(z, "black"), *((r, "grey") for r in fconv)])
         if low:
-            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale",
+                                 f"not trained: {', '.join(low)}; {learned}"))
         else:
             others = [r["grey_dissimilar_mean"] for r in fconv if r["padding"] != "zeros"]
             ok = z["grey_dissimilar_mean"] < z["black_dissimilar_mean"] and max(others) > z["grey_dissimilar_mean"]
-            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold",
+                                 f"{rule}; {learned}"))
 
     # b. F-Conv replicate and F-Conv circular are the best two rows on grey (dissimilar).
     claim = "F-Conv replicate and F-Conv circular are best on grey (dissimilar)"
-    paper = ", ".join(f"{p} {paper_bhv(p, 'full', 'grey', 'dissimilar'):.2f}" for p in ("replicate", "circular")) + ": the two best rows"
-    rule = "holds if they have the two highest grey dissimilar means among all rows (ties with a third row do not count)"
+    paper = (", ".join(f"{p} {paper_bhv(p, 'full', 'grey', 'dissimilar'):.2f}" for p in ("replicate", "circular"))
+             + ": the two best rows")
+    rule = ("holds if they have the two highest grey dissimilar means among all rows "
+            "(ties with a third row do not count)")
     pair = [("replicate", "full"), ("circular", "full")]
     ran = [r for _, r in t.iterrows() if _ran(r, "grey")]
     missing = _missing(t, split, pair, ["grey"])
@@ -664,12 +708,14 @@ def bhv_claims(table: pd.DataFrame) -> list[dict]:
                 + ", ".join(f"{_name(r)} {r['grey_dissimilar_mean']:.2f}" for r in ranked[:2]))
         low = _unlearned([(r, "grey") for r in ran])
         if low:
-            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale", f"not trained: {', '.join(low)}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "not testable at this scale",
+                                 f"not trained: {', '.join(low)}; {learned}"))
         else:
             pair_min = min(rep["grey_dissimilar_mean"], cir["grey_dissimilar_mean"])
             rest = [r["grey_dissimilar_mean"] for r in ran if (r["padding"], r["conv_type"]) not in pair]
             ok = pair_min > max(rest)
-            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold", f"{rule}; {learned}"))
+            rows.append(_bhv_row(claim, paper, ours, dis_reading, "holds" if ok else "does not hold",
+                                 f"{rule}; {learned}"))
 
     # c. Every network is position-inconsistent, even the one without padding.
     claim = "Every network is position-inconsistent, even without padding"

@@ -22,7 +22,8 @@ SCHEMA = ROOT / "pppcore" / "repro" / "config.schema.yaml"
 # the same page twice: beside the configs, and in the documentation site (MkDocs reads docs/ only)
 OUTS = (ROOT / "config" / "README.md", ROOT / "docs" / "configuration.md")
 BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"),
-          ("minLength", "length >="), ("minItems", "items >="), ("maxItems", "items <="), ("minProperties", "entries >="))
+          ("minLength", "length >="), ("minItems", "items >="), ("maxItems", "items <="),
+          ("minProperties", "entries >="))
 
 
 def _json(value) -> str:
@@ -36,7 +37,8 @@ def _type(node: dict) -> str:
     types = t if isinstance(t, list) else [t]
     if "array" in types and isinstance(node.get("items"), dict):
         item = node["items"].get("type", "object")
-        types = [f"array of {' or '.join(item) if isinstance(item, list) else item}" if x == "array" else x for x in types]
+        types = [f"array of {' or '.join(item) if isinstance(item, list) else item}" if x == "array" else x
+                 for x in types]
     return " or ".join(types)
 
 
@@ -103,12 +105,15 @@ def render(schema: dict | None = None) -> str:
     need = set(schema.get("required", []))
 
     def table(rows: list[list[str]]) -> list[str]:
-        return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header), *("| " + " | ".join(r) + " |" for r in rows), ""]
+        return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header),
+                *("| " + " | ".join(r) + " |" for r in rows), ""]
 
     def nested(node: dict) -> bool:
-        return "properties" in node or "properties" in (node.get("items") if isinstance(node.get("items"), dict) else {})
+        return "properties" in node or "properties" in (
+            node.get("items") if isinstance(node.get("items"), dict) else {})
 
-    flat = [row for key, node in schema["properties"].items() if not nested(node) for row in _rows(node, key, key in need)]
+    flat = [row for key, node in schema["properties"].items() if not nested(node)
+            for row in _rows(node, key, key in need)]
     lines += ["## Top-level keys", "", *table(flat)]
     for key, node in schema["properties"].items():
         if nested(node):

@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "dry_run_jobs.csv"
 # scale -> (config file, target)
-SCALES = {"tiny": ("config.yaml", "all"), "central": ("config/central.yaml", "central"), "paper": ("config/paper.yaml", "all")}
+SCALES = {"tiny": ("config.yaml", "all"), "central": ("config/central.yaml", "central"),
+          "paper": ("config/paper.yaml", "all")}
 WORKFLOW = ("Snakefile", "config.yaml", "rules", "workflow_scripts", "config", "envs", "report", "profiles")
 
 
@@ -51,7 +52,8 @@ def plan(scale: str) -> dict[str, int]:
         for name in WORKFLOW:
             src = ROOT / name
             (shutil.copytree if src.is_dir() else shutil.copy)(src, wf / name)
-        cmd = [sys.executable, "-m", "snakemake", target, "-n", "--cores", "2", "--quiet", "rules", "--configfile", configfile]
+        cmd = [sys.executable, "-m", "snakemake", target, "-n", "--cores", "2", "--quiet", "rules",
+               "--configfile", configfile]
         proc = subprocess.run(cmd, cwd=wf, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd[2:])} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
@@ -71,12 +73,14 @@ def render(plans: dict[str, dict[str, int]]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true", help="exit 1 when a dry run plans other counts than the committed CSV")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when a dry run plans other counts than the committed CSV")
     args = ap.parse_args()
     text = render({scale: plan(scale) for scale in SCALES})
     if args.check:
         if not OUT.exists() or OUT.read_text() != text:
-            print(f"{OUT.relative_to(ROOT).as_posix()} differs from today's dry runs; run python benchmarks/dry_run_jobs.py")
+            print(f"{OUT.relative_to(ROOT).as_posix()} differs from today's dry runs; "
+                  "run python benchmarks/dry_run_jobs.py")
             return 1
         return 0
     OUT.write_text(text)

@@ -30,7 +30,8 @@ def main() -> None:
     for init in ("torchvision", "pytorch_default"):
         for lr in (0.01, 0.05):
             log = tiny_training_log("efficientnet_b0", {**entry, "init": init, "lr": lr})
-            rows += [{"init": init, "lr": lr, "epoch": r["epoch"], "val_acc": r["val_acc"], "chosen": init == entry["init"] and lr == (entry.get("lr") or 0.05)}
+            rows += [{"init": init, "lr": lr, "epoch": r["epoch"], "val_acc": r["val_acc"],
+                      "chosen": init == entry["init"] and lr == (entry.get("lr") or 0.05)}
                      for r in log]
     print_and_write(rows, args.out)
 

@@ -90,10 +90,12 @@ def main() -> None:
             print(f"{job}: timing ...", flush=True)
             seconds = _timed(fn)
             rate = flops / seconds / 1e9
-            rows.append({"job": job, "gflop": round(flops / 1e9, 1), "seconds": round(seconds, 2), "gflops": round(rate, 2),
-                         "of_conv_peak": round(rate / conv, 3), "of_matmul_peak": round(rate / mm, 3)})
+            rows.append({"job": job, "gflop": round(flops / 1e9, 1), "seconds": round(seconds, 2),
+                         "gflops": round(rate, 2), "of_conv_peak": round(rate / conv, 3),
+                         "of_matmul_peak": round(rate / mm, 3)})
     for r in rows:
-        r.update(conv_peak_gflops=round(conv, 1), conv_peak_shape=conv_shape, matmul_peak_gflops=round(mm, 1), matmul_peak_shape=mm_shape)
+        r.update(conv_peak_gflops=round(conv, 1), conv_peak_shape=conv_shape, matmul_peak_gflops=round(mm, 1),
+                 matmul_peak_shape=mm_shape)
     print_and_write(rows, args.out)
     plot(rows, conv, args.out.with_suffix(".png"))
     print(f"wrote {args.out.with_suffix('.png')}")

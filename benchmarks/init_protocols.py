@@ -58,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     out = args.out or Path(__file__).parent / "results" / f"init_protocols_{args.scale}.csv"
-    calib = {task: calibration_images(Calibration(64, DataConfig(task), 64))[0] for task in ("classification", "saliency")}
+    calib = {task: calibration_images(Calibration(64, DataConfig(task), 64))[0]
+             for task in ("classification", "saliency")}
     rows = []
     for arch, (kwargs, size) in SCALES[args.scale].items():
         kwargs = dict(kwargs)
@@ -75,16 +76,19 @@ def main() -> None:
                 r = list(measure_ppp(model, images, size, batch_size=2, seed=0).values())[-1]
                 found[padding] = r
                 rows.append({
-                    "scale": args.scale, "arch": arch, "init": init, "bn_stats": bn, "padding": padding, "n_images": r.n_images,
+                    "scale": args.scale, "arch": arch, "init": init, "bn_stats": bn, "padding": padding,
+                    "n_images": r.n_images,
                     "mae_ppp": f"{r.mae_ppp:.4g}", "mae_rel": f"{r.mae_rel:.4g}", "mean_abs": f"{r.mean_abs:.4g}",
                     "snr_ppp": f"{r.snr_ppp:.4g}", "snr_chw": f"{r.snr_chw:.4g}", "snr_meanmap": f"{r.snr_meanmap:.4g}",
                     "signed_mae": f"{r.signed_mae:.4g}", "noise_floor": f"{r.noise_floor:.4g}",
-                    "ratio_to_zeros": f"{r.mae_ppp / found['zeros'].mae_ppp:.3g}", "seconds": round(time.perf_counter() - tic, 1),
+                    "ratio_to_zeros": f"{r.mae_ppp / found['zeros'].mae_ppp:.3g}",
+                    "seconds": round(time.perf_counter() - tic, 1),
                 })
             ratios = [found[p].mae_ppp / found["zeros"].mae_ppp for p in PADDINGS[1:]]
             for row in rows[-len(PADDINGS):]:
                 row["verdict"] = verdict(arch, ratios)
-            print(f"{arch:16s} {init:16s} {bn:10s} ratios {', '.join(f'{x:.3g}' for x in ratios)} -> {verdict(arch, ratios)}", flush=True)
+            print(f"{arch:16s} {init:16s} {bn:10s} ratios {', '.join(f'{x:.3g}' for x in ratios)} "
+                  f"-> {verdict(arch, ratios)}", flush=True)
     print_and_write(rows, out)
 
 

@@ -34,7 +34,8 @@ CASES = (("vgg19", "zeros"), ("vgg19", "randn"), ("vgg19", "none"), ("resnet50",
 def setup(arch: str, padding: str, entry: dict, size: int, batch: int, memory_format: str):
     """(model, optimizer, batch, labels) in ``memory_format`` (classification head for all), warmed up by two steps."""
     fmt = MEMORY_FORMATS[memory_format]
-    options = {k: v for k, v in entry.items() if k not in ("width", "task", "paddings", "lr", "zero_init_residual", "init_weights")}
+    options = {k: v for k, v in entry.items()
+               if k not in ("width", "task", "paddings", "lr", "zero_init_residual", "init_weights")}
     model = build_model(arch, padding, 10, entry["width"], seed=0, **options).to(memory_format=fmt)
     size = input_size_for(model, size)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -45,7 +46,8 @@ def setup(arch: str, padding: str, entry: dict, size: int, batch: int, memory_fo
 
 
 def step_seconds(model, opt, x, y, steps: int) -> float:
-    """Mean process CPU seconds of one training step over ``steps`` steps (other jobs on the machine disturb it less than wall time)."""
+    """Mean process CPU seconds of one training step over ``steps`` steps (other jobs on the machine \
+disturb it less than wall time)."""
     tic = time.process_time()
     for _ in range(steps):
         loss = F.cross_entropy(model(x), y)
@@ -74,7 +76,8 @@ def main() -> None:
                 times[f].append(step_seconds(*jobs[f], steps))
         s = {f: statistics.median(v) for f, v in times.items()}
         rows.append({"arch": arch, "padding": padding, "contiguous_ms": round(1000 * s["contiguous"], 1),
-                     "channels_last_ms": round(1000 * s["channels_last"], 1), "speedup": round(s["contiguous"] / s["channels_last"], 2)})
+                     "channels_last_ms": round(1000 * s["channels_last"], 1),
+                     "speedup": round(s["contiguous"] / s["channels_last"], 2)})
         print(rows[-1], flush=True)
     print_and_write(rows, args.out)
 

@@ -43,7 +43,8 @@ def legacy_forward(pad: Pad2d, x: torch.Tensor) -> torch.Tensor:
         return x
     if not isinstance(pad, RandnPad2d):
         if not pad.fits(min(x.shape[-2:])):
-            raise ValueError(f"{pad.scheme} padding of {a} {pad.needs()}, got {tuple(x.shape[-2:])}; use a larger input size")
+            raise ValueError(
+                f"{pad.scheme} padding of {a} {pad.needs()}, got {tuple(x.shape[-2:])}; use a larger input size")
         return F.pad(x, [a] * 4, mode="constant" if pad.scheme == "zeros" else pad.scheme)
     h, w = x.shape[-2:]
     kh, kw = min(pad.window, h), min(pad.window, w)
@@ -72,8 +73,10 @@ def legacy_pads(model: torch.nn.Module):
 
 def build(arch: str, padding: str, entry: dict) -> torch.nn.Module:
     """The model config.yaml trains (its build options; classification head), NHWC."""
-    options = {k: v for k, v in entry.items() if k not in ("width", "task", "paddings", "lr", "zero_init_residual", "init_weights")}
-    return build_model(arch, padding, 10, entry["width"], seed=0, **options).to(memory_format=torch.channels_last).train()
+    options = {k: v for k, v in entry.items()
+               if k not in ("width", "task", "paddings", "lr", "zero_init_residual", "init_weights")}
+    return build_model(arch, padding, 10, entry["width"], seed=0, **options).to(
+        memory_format=torch.channels_last).train()
 
 
 def main() -> None:
@@ -92,7 +95,8 @@ def main() -> None:
             model = build(arch, padding, t["archs"][arch])
             size = input_size_for(model, t["image_size"])
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-            x = torch.rand(t["batch_size"], 3, size, size, generator=torch.Generator().manual_seed(0)).to(memory_format=torch.channels_last)
+            x = torch.rand(t["batch_size"], 3, size, size, generator=torch.Generator().manual_seed(0)).to(
+                memory_format=torch.channels_last)
             y = torch.arange(t["batch_size"]) % 10
             times: dict[str, list[float]] = {"old": [], "new": []}
             with legacy_pads(model):
@@ -105,8 +109,10 @@ def main() -> None:
             ms = {w: [1000 * s for s in v] for w, v in times.items()}
             old, new = statistics.median(ms["old"]), statistics.median(ms["new"])
             rows.append({"arch": arch, "width": t["archs"][arch]["width"], "padding": padding,
-                         "old_ms": round(old, 1), "old_min": round(min(ms["old"]), 1), "old_max": round(max(ms["old"]), 1),
-                         "new_ms": round(new, 1), "new_min": round(min(ms["new"]), 1), "new_max": round(max(ms["new"]), 1),
+                         "old_ms": round(old, 1), "old_min": round(min(ms["old"]), 1),
+                         "old_max": round(max(ms["old"]), 1),
+                         "new_ms": round(new, 1), "new_min": round(min(ms["new"]), 1),
+                         "new_max": round(max(ms["new"]), 1),
                          "speedup": round(old / new, 2)})
             print(rows[-1], flush=True)
     print_and_write(rows, args.out)

@@ -180,13 +180,15 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
     if not ckpt.exists():
         raise SystemExit(f"{ckpt} not found: run the default workflow first (or pass --run)")
     sizes = list(dict.fromkeys(cfg["ppp"].get("input_sizes") or [224, t["image_size"]]))
-    data_fns = ["pppcore.repro.data.procedural:ObjectShapes.__getitem__", "pppcore.repro.data.salient:SalientObjects.__getitem__"]
+    data_fns = ["pppcore.repro.data.procedural:ObjectShapes.__getitem__",
+                "pppcore.repro.data.salient:SalientObjects.__getitem__"]
     train_cfg = TrainConfig.from_config("vgg19", "zeros", 0, t["archs"]["vgg19"], recipe, t["data"]["classification"])
 
     def train() -> None:
         state = tmp / "state"
         shutil.rmtree(state, ignore_errors=True)  # a fresh start every call
-        train_job(train_cfg, state, [tmp / epoch_name(e, ".pt") for e in train_cfg.checkpoint_epochs()], tmp / "log.csv")
+        train_job(train_cfg, state, [tmp / epoch_name(e, ".pt") for e in train_cfg.checkpoint_epochs()],
+                  tmp / "log.csv")
 
     return {
         "train (vgg19, zeros)": (
@@ -196,17 +198,21 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
              "training compute": ["pppcore.repro.train:_train_epoch"]}),
         "extraction (vgg19 zeros, last epoch)": (  # every measurement size, as the job (rules/common.smk: SIZES)
             lambda: extract_sizes(ckpt, tiles, [(s, tmp / f"p{s}.json", tmp / f"p{s}.npz") for s in sizes],
-                                  max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"], progress=False),
-            {"checkpoint load": ["pppcore.ppp:load_checkpoint"], "alignment": ["pppcore.ppp:align", "pppcore.metrics:align"],
+                                  max_images=cfg["ppp"]["max_images"], batch_size=cfg["ppp"]["batch_size"],
+                                  progress=False),
+            {"checkpoint load": ["pppcore.ppp:load_checkpoint"],
+             "alignment": ["pppcore.ppp:align", "pppcore.metrics:align"],
              "image loading": ["pppcore.metrics:big_crops"],
              "forward + metric": ["pppcore.ppp:measure_ppp"], "results I/O": ["pppcore.ppp:save_results"]}),
         "posenet (vgg19 zeros, last epoch)": (
             lambda: posenet_checkpoint(ckpt, tiles, PosENetConfig.from_config(cfg["posenet"]), tmp / "pos.json"),
-            {"checkpoint load": ["pppcore.checkpoint:load_checkpoint"], "image windows": ["pppcore.repro.posenet:crops"],
+            {"checkpoint load": ["pppcore.checkpoint:load_checkpoint"],
+             "image windows": ["pppcore.repro.posenet:crops"],
              "backbone features": ["pppcore.repro.posenet:FeatureCache.from_model"],
              "PEM trials": ["pppcore.repro.posenet:run_trials"]}),
         "bhv (zeros, F-Conv, black)": (
-            lambda: run_variant("zeros", "full", "black", BHVConfig.from_config(cfg["bhv"]), split=cfg["bhv"]["splits"][0]),
+            lambda: run_variant("zeros", "full", "black", BHVConfig.from_config(cfg["bhv"]),
+                                split=cfg["bhv"]["splits"][0]),
             {"data": ["pppcore.repro.bhv:make_splits"], "training": ["pppcore.repro.bhv:fit"],
              "test accuracy": ["pppcore.repro.bhv:evaluate"], "trajectories": ["pppcore.repro.bhv:inconsistency"]}),
     }
@@ -228,8 +234,10 @@ def main() -> None:
                      for p, s in seconds.items()]
     start = startup_seconds("torch, pppcore, pppcore.repro.train, pppcore.repro.posenet, pppcore.repro.bhv")
     per_job = snakemake_seconds_per_job()
-    rows.append({"job": "every job", "phase": "interpreter start-up + imports", "seconds": round(start, 2), "share": ""})
-    rows.append({"job": "every job", "phase": "Snakemake scheduling and script wrapping", "seconds": round(per_job, 2), "share": ""})
+    rows.append({"job": "every job", "phase": "interpreter start-up + imports", "seconds": round(start, 2),
+                 "share": ""})
+    rows.append({"job": "every job", "phase": "Snakemake scheduling and script wrapping", "seconds": round(per_job, 2),
+                 "share": ""})
     print_and_write(rows, args.out)
 
 

@@ -59,9 +59,11 @@ def main() -> None:
     middle = time.perf_counter()
     at_once = resize(batch)
     end = time.perf_counter()
-    rows.append({"resize": f"one batch of {len(batch)}, per item", "seconds_per_none_run": "", "batch_s": round(middle - start, 4),
+    rows.append({"resize": f"one batch of {len(batch)}, per item", "seconds_per_none_run": "",
+                 "batch_s": round(middle - start, 4),
                  "bit_identical": bool(torch.equal(per_item, at_once))})
-    rows.append({"resize": f"one batch of {len(batch)}, at once", "seconds_per_none_run": "", "batch_s": round(end - middle, 4),
+    rows.append({"resize": f"one batch of {len(batch)}, at once", "seconds_per_none_run": "",
+                 "batch_s": round(end - middle, 4),
                  "bit_identical": bool(torch.equal(per_item, at_once))})
     print_and_write(rows, Path(args.out))
 

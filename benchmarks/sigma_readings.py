@@ -29,7 +29,8 @@ from report_table import print_and_write
 
 MODELS = {  # name -> (arch, build kwargs)
     "vgg19 /8, pytorch_default": ("vgg19", {"width": 0.125, "batch_norm": True, "init": "pytorch_default"}),
-    "resnet50 /4, torchvision": ("resnet50", {"width": 0.25, "init": "torchvision"}),  # + zero_init_residual, as trained
+    # + zero_init_residual, as trained
+    "resnet50 /4, torchvision": ("resnet50", {"width": 0.25, "init": "torchvision"}),
 }
 
 
@@ -37,7 +38,8 @@ def image_dependence(model: torch.nn.Module, images: list, size: int) -> float:
     """mean_{c,h,w} std_n(A_n) / mean_c std_{n,h,w}(A[:, c]) at the last LoI."""
     alignment = align(model, size)
     with torch.no_grad():
-        feats = [list(model.features(alignment.regular_crop(normalize(big))).values())[-1] for big in big_crops(images, alignment.big_size, 4)]
+        feats = [list(model.features(alignment.regular_crop(normalize(big))).values())[-1]
+                 for big in big_crops(images, alignment.big_size, 4)]
     a = torch.cat(feats).double()
     pooled = a.transpose(0, 1).flatten(1).std(1, correction=0).mean()
     return float(a.std(0, correction=0).mean() / pooled) if pooled > 0 else float("nan")
@@ -63,7 +65,8 @@ def main() -> None:
                 big = max(align(model, size).big_size)
                 images = list(synthetic_mosaics(args.images, big, seed=0))
                 r = list(measure_ppp(model, images, size, batch_size=4, seed=0).values())[-1]
-                row = {"model": name, "bn_stats": bn, "size": size, "image_dependence": f"{image_dependence(model, images, size):.3g}",
+                row = {"model": name, "bn_stats": bn, "size": size,
+                       "image_dependence": f"{image_dependence(model, images, size):.3g}",
                        "mae_ppp": f"{r.mae_ppp:.4g}", "mean_abs": f"{r.mean_abs:.4g}"}
                 for reading, (sigma, _) in SIGMAS.items():
                     row[sigma] = f"{r[sigma]:.4g}"

@@ -76,8 +76,10 @@ def data_seconds_per_image(task: str, size: int, n: int = 64) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=ROOT / "config" / "small.yaml")
-    ap.add_argument("--gpu-tflops", type=float, default=40.0, help="assumed achieved TFLOP/s, dense convs (H200: ~8 %% of its TF32 peak)")
-    ap.add_argument("--gpu-tflops-depthwise", type=float, default=8.0, help="assumed achieved TFLOP/s, EfficientNet (depthwise, SE)")
+    ap.add_argument("--gpu-tflops", type=float, default=40.0,
+                    help="assumed achieved TFLOP/s, dense convs (H200: ~8 %% of its TF32 peak)")
+    ap.add_argument("--gpu-tflops-depthwise", type=float, default=8.0,
+                    help="assumed achieved TFLOP/s, EfficientNet (depthwise, SE)")
     ap.add_argument("--cuda-init", type=float, default=3.0, help="seconds of CUDA context start per job (assumed)")
     ap.add_argument("--concurrent", type=int, default=12, help="jobs sharing the GPU at once")
     ap.add_argument("--cpu-cores", type=int, default=16)
@@ -109,7 +111,8 @@ def main() -> None:
             f_in = forward_flops(m, input_size_for(m, ppp["input_size"]))
             f_ppp = f_in + (f_in if padding == "none" else forward_flops(m, max(align(m, ppp["input_size"]).big_size)))
             ppp_flops = ppp["max_images"] * f_ppp * checkpoints
-            pos_flops = (pos["n_train"] + pos["n_eval"]) * forward_flops(m, input_size_for(m, pos["input_size"])) * 2  # init, trained
+            # x 2: init, trained
+            pos_flops = (pos["n_train"] + pos["n_eval"]) * forward_flops(m, input_size_for(m, pos["input_size"])) * 2
             jobs = 1 + checkpoints + 2
             flops = (train_flops + ppp_flops + pos_flops) * seeds
             data_s = per_image_data * train["n_train"] * epochs * seeds  # drawn at the training size
@@ -140,7 +143,8 @@ def main() -> None:
                  "startup_s_per_job": round(start, 2), "overhead_s": round(overhead, 1),
                  "estimated_gpu_wall_min": round(wall / 60, 1)})
     print_and_write(rows, args.out)
-    print(f"\nEstimated wall on one GPU: {wall / 60:.1f} min = max(GPU compute {totals['gpu_s']:.0f} s, procedural data "
+    print(f"\nEstimated wall on one GPU: {wall / 60:.1f} min = "
+          f"max(GPU compute {totals['gpu_s']:.0f} s, procedural data "
           f"{data:.0f} s on {args.cpu_cores} cores) + start-up {overhead:.0f} s ({totals['jobs']} jobs x "
           f"{start + args.cuda_init:.1f} s / {args.concurrent} at once). Assumed GPU rates: {args.gpu_tflops:g} / "
           f"{args.gpu_tflops_depthwise:g} TFLOP/s (dense / depthwise); nothing here ran on a GPU.")

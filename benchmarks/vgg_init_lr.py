@@ -25,7 +25,8 @@ from report_table import print_and_write
 
 def conv_weight_std(init: str, entry: dict) -> float:
     """Mean over VGG19's convs of the weights' std under ``init``."""
-    model = build_model("vgg19", "zeros", num_classes=10, width=entry["width"], batch_norm=entry["batch_norm"], init=init)
+    model = build_model("vgg19", "zeros", num_classes=10, width=entry["width"], batch_norm=entry["batch_norm"],
+                        init=init)
     stds = [m.weight.std().item() for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     return sum(stds) / len(stds)
 
@@ -42,7 +43,8 @@ def main() -> None:
     rows = []
     for lr in (recipe["lr"], entry["lr"]):
         rows += [{"init": entry["init"], "lr": lr, "epoch": r["epoch"], "val_acc": r["val_acc"],
-                  "conv_std_torchvision_over_pytorch_default": round(ratio, 2)} for r in tiny_training_log("vgg19", {**entry, "lr": lr})]
+                  "conv_std_torchvision_over_pytorch_default": round(ratio, 2)}
+                 for r in tiny_training_log("vgg19", {**entry, "lr": lr})]
     print_and_write(rows, args.out)
 
 

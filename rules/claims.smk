@@ -27,7 +27,9 @@ rule reading_fit:
         ppp=all_metrics(epochs=[0]),
     output:
         csv=report(f"{R}/tables/reading_fit.csv", caption="../report/reading_fit.rst", category="Claims"),
-        summary=report(f"{R}/tables/reading_fit_summary.csv", caption="../report/reading_fit_summary.rst", category="Claims"),
+        summary=report(
+            f"{R}/tables/reading_fit_summary.csv", caption="../report/reading_fit_summary.rst", category="Claims"
+        ),
         tex=f"{R}/tables/reading_fit.tex",
     log:
         f"{R}/logs/reading_fit.log",

@@ -222,7 +222,9 @@ def report_front_page():
 
 # Models the workflow does not train (config external): name -> entry with the schema's
 # defaults (Snakemake's validate fills defaults of objects, not of a list's items).
-_EXTERNAL_ITEM = yaml.safe_load((Path(workflow.basedir) / "config" / "config.schema.yaml").read_text())["properties"]["external"]["items"]
+_EXTERNAL_ITEM = yaml.safe_load((Path(workflow.basedir) / "config" / "config.schema.yaml").read_text())["properties"][
+    "external"
+]["items"]
 EXTERNAL_DEFAULTS = {k: p["default"] for k, p in _EXTERNAL_ITEM["properties"].items() if "default" in p}
 EXTERNAL = {}
 for _entry in config["external"]:

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 from .geometry import Axis, GeometryError, smallest
+from .names import CLAMPED
 
 
 @dataclass(frozen=True)
@@ -278,4 +279,4 @@ def input_size_for(model: Twinnable, size: int) -> int:
     that cannot see it (``none`` padding shrinks every map; ``reflect`` cannot pad a map by
     as much as its size, ``circular`` cannot wrap more than once), its :func:`min_input_size`.
     The one rule that training, extraction and PosENet follow for such models."""
-    return size if model.padding not in ("none", "reflect", "circular") else max(size, min_input_size(model))
+    return size if model.padding not in CLAMPED else max(size, min_input_size(model))

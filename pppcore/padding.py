@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-PADDINGS: tuple[str, ...] = ("zeros", "circular", "reflect", "replicate", "randn", "none")
+from .names import PADDINGS
 
 
 def check_padding(name: str) -> str:

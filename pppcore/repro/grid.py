@@ -12,10 +12,8 @@ import csv
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-PADDINGS: tuple[str, ...] = ("zeros", "circular", "reflect", "replicate", "randn", "none")
-ARCHS: tuple[str, ...] = ("vgg16", "vgg19", "resnet50", "efficientnet_b0")
-# Paddings whose nets run at their smallest input when asked for less (pppcore.alignment.input_size_for).
-CLAMPED: tuple[str, ...] = ("none", "reflect", "circular")
+from ..names import ARCHS, CLAMPED, PADDINGS
+
 PAPER_SIZE = 224  # the paper's measurement input size (px)
 MIN_INPUT_SIZES = Path(__file__).with_name("min_input_sizes.csv")
 

@@ -152,47 +152,71 @@ CONFIG_CASES = [
     config_case("top-level-unknown-key", "unknown key at the top level", {"epochs": 3}, "'epochs' was unexpected",
                 "Failed validating 'additionalProperties' in schema:"),
     config_case("train-unknown-key", "unknown key in train", {"train.foo": 1}, "'foo' was unexpected", at("train")),
-    config_case("posenet-unknown-key", "unknown key in posenet", {"posenet.bar": 1}, "'bar' was unexpected", at("posenet")),
-    config_case("arch-entry-unknown-key", "unknown key in one arch's entry", {"train.archs.vgg19.depth": 19}, "'depth' was unexpected",
-                at("train", "archs", "vgg19")),
-    config_case("xyz-unknown-key", "misspelt key in tiles.xyz", {"tiles.xyz": {"zoomm": 17}}, "'zoomm' was unexpected", at("tiles", "xyz")),
-    config_case("epochs-wrong-type", "a string for an integer", {"train.epochs": "ten"}, "'ten' is not of type 'integer'", at("train", "epochs")),
-    config_case("seeds-wrong-type", "a number for a list", {"train.seeds": 0}, "0 is not of type 'array'", at("train", "seeds")),
-    config_case("dpi-wrong-type", "a float for an integer", {"plots.dpi": 99.5}, "99.5 is not of type 'integer'", at("plots", "dpi")),
-    config_case("epochs-negative", "negative epochs", {"train.epochs": -1}, "-1 is less than the minimum of 1", at("train", "epochs")),
-    config_case("max-images-negative", "ppp.max_images < 0", {"ppp.max_images": -1}, "-1 is less than the minimum of 0", at("ppp", "max_images")),
-    config_case("lr-zero", "learning rate 0", {"train.lr": 0}, "0 is less than or equal to the minimum of 0", at("train", "lr")),
-    config_case("tiles-size-too-small", "tiles below the schema's minimum", {"tiles.size": 32}, "32 is less than the minimum of 64", at("tiles", "size")),
-    config_case("bhv-rho-out-of-range", "Adadelta rho = 1", {"bhv.rho": 1}, "1 is greater than or equal to the maximum of 1", at("bhv", "rho")),
-    config_case("unknown-arch", "an arch the project does not build", {"train.archs": {"alexnet": {}}}, "'alexnet' is not one of", at("train", "archs")),
-    config_case("unknown-padding", "an unknown padding in the grid", {"train.paddings": ["zeros", "mirror"]}, "'mirror' is not one of",
-                at("train", "paddings", 1)),
-    config_case("unknown-arch-padding", "an unknown padding in an arch's own list", {"train.archs.vgg19.paddings": ["mirror"]},
+    config_case("posenet-unknown-key", "unknown key in posenet", {"posenet.bar": 1}, "'bar' was unexpected",
+                at("posenet")),
+    config_case("arch-entry-unknown-key", "unknown key in one arch's entry", {"train.archs.vgg19.depth": 19},
+                "'depth' was unexpected", at("train", "archs", "vgg19")),
+    config_case("xyz-unknown-key", "misspelt key in tiles.xyz", {"tiles.xyz": {"zoomm": 17}}, "'zoomm' was unexpected",
+                at("tiles", "xyz")),
+    config_case("epochs-wrong-type", "a string for an integer", {"train.epochs": "ten"},
+                "'ten' is not of type 'integer'", at("train", "epochs")),
+    config_case("seeds-wrong-type", "a number for a list", {"train.seeds": 0}, "0 is not of type 'array'",
+                at("train", "seeds")),
+    config_case("dpi-wrong-type", "a float for an integer", {"plots.dpi": 99.5}, "99.5 is not of type 'integer'",
+                at("plots", "dpi")),
+    config_case("epochs-negative", "negative epochs", {"train.epochs": -1}, "-1 is less than the minimum of 1",
+                at("train", "epochs")),
+    config_case("max-images-negative", "ppp.max_images < 0", {"ppp.max_images": -1}, "-1 is less than the minimum of 0",
+                at("ppp", "max_images")),
+    config_case("lr-zero", "learning rate 0", {"train.lr": 0}, "0 is less than or equal to the minimum of 0",
+                at("train", "lr")),
+    config_case("tiles-size-too-small", "tiles below the schema's minimum", {"tiles.size": 32},
+                "32 is less than the minimum of 64", at("tiles", "size")),
+    config_case("bhv-rho-out-of-range", "Adadelta rho = 1", {"bhv.rho": 1},
+                "1 is greater than or equal to the maximum of 1", at("bhv", "rho")),
+    config_case("unknown-arch", "an arch the project does not build", {"train.archs": {"alexnet": {}}},
+                "'alexnet' is not one of", at("train", "archs")),
+    config_case("unknown-padding", "an unknown padding in the grid", {"train.paddings": ["zeros", "mirror"]},
+                "'mirror' is not one of", at("train", "paddings", 1)),
+    config_case("unknown-arch-padding", "an unknown padding in an arch's own list",
+                {"train.archs.vgg19.paddings": ["mirror"]},
                 "'mirror' is not one of", at("train", "archs", "vgg19", "paddings", 0)),
-    config_case("unknown-device", "a device name that is not auto / cpu / cuda[:N]", {"device": "gpu"}, "'gpu' does not match", at("device")),
-    config_case("unknown-tiles-source", "an unknown tiles source", {"tiles.source": "wms"}, "'wms' is not one of ['synthetic', 'xyz', 'folder']",
-                at("tiles", "source")),
-    config_case("unknown-baseline", "baselines with an unknown entry", {"baselines": ["posenet", "pose_net"]}, "'pose_net' is not one of ['posenet', 'bhv']",
-                at("baselines", 1)),
-    config_case("unknown-split", "an unknown BHV split", {"bhv.splits": ["original", "random"]}, "'random' is not one of ['original', 'independent']",
-                at("bhv", "splits", 1)),
-    config_case("size-below-arch-minimum", "a measurement size below the arch's smallest input", {"ppp.input_sizes": [64, 16]},
+    config_case("unknown-device", "a device name that is not auto / cpu / cuda[:N]", {"device": "gpu"},
+                "'gpu' does not match", at("device")),
+    config_case("unknown-tiles-source", "an unknown tiles source", {"tiles.source": "wms"},
+                "'wms' is not one of ['synthetic', 'xyz', 'folder']", at("tiles", "source")),
+    config_case("unknown-baseline", "baselines with an unknown entry", {"baselines": ["posenet", "pose_net"]},
+                "'pose_net' is not one of ['posenet', 'bhv']", at("baselines", 1)),
+    config_case("unknown-split", "an unknown BHV split", {"bhv.splits": ["original", "random"]},
+                "'random' is not one of ['original', 'independent']", at("bhv", "splits", 1)),
+    config_case("size-below-arch-minimum", "a measurement size below the arch's smallest input",
+                {"ppp.input_sizes": [64, 16]},
                 "ppp.input_sizes: 16 px is below the smallest input vgg19 can see with padding zeros (32 px)"),
-    config_case("empty-paddings", "an empty grid: no paddings", {"train.paddings": []}, "[] should be non-empty", at("train", "paddings")),
-    config_case("empty-seeds", "an empty grid: no seeds", {"train.seeds": []}, "[] should be non-empty", at("train", "seeds")),
-    config_case("empty-archs", "an empty grid: no archs", {"train.archs": {}}, "{} should be non-empty", at("train", "archs")),
-    config_case("empty-input-sizes", "no measurement size", {"ppp.input_sizes": []}, "[] should be non-empty", at("ppp", "input_sizes")),
-    config_case("duplicate-seeds", "a seed twice", {"train.seeds": [0, 0]}, "[0, 0] has non-unique elements", at("train", "seeds")),
-    config_case("missing-required-key", "a required key left out", {"train.seeds": DELETE}, "'seeds' is a required property", at("train")),
-    config_case("empty-results", "an empty results folder name (it used to pass: every output under /)", {"results": ""},
-                "'' should be non-empty", at("results")),
+    config_case("empty-paddings", "an empty grid: no paddings", {"train.paddings": []}, "[] should be non-empty",
+                at("train", "paddings")),
+    config_case("empty-seeds", "an empty grid: no seeds", {"train.seeds": []}, "[] should be non-empty",
+                at("train", "seeds")),
+    config_case("empty-archs", "an empty grid: no archs", {"train.archs": {}}, "{} should be non-empty",
+                at("train", "archs")),
+    config_case("empty-input-sizes", "no measurement size", {"ppp.input_sizes": []}, "[] should be non-empty",
+                at("ppp", "input_sizes")),
+    config_case("duplicate-seeds", "a seed twice", {"train.seeds": [0, 0]}, "[0, 0] has non-unique elements",
+                at("train", "seeds")),
+    config_case("missing-required-key", "a required key left out", {"train.seeds": DELETE},
+                "'seeds' is a required property", at("train")),
+    config_case("empty-results", "an empty results folder name (it used to pass: every output under /)",
+                {"results": ""}, "'' should be non-empty", at("results")),
     config_case("none-seeds-not-subset", "train.none_seeds not a subset of train.seeds", {"train.none_seeds": [3]},
                 "train.none_seeds: [3] must be a subset of train.seeds [0]"),
-    config_case("run-archs-not-in-archs", "train.run_archs naming an arch without an entry", {"train.run_archs": ["resnet50"]},
+    config_case("run-archs-not-in-archs", "train.run_archs naming an arch without an entry",
+                {"train.run_archs": ["resnet50"]},
                 "train.run_archs ['resnet50']: each must have an entry in train.archs (vgg19)"),
-    config_case("arch-paddings-not-subset", "an arch's paddings outside train.paddings", {"train.archs.vgg19.paddings": ["reflect"]},
-                "train.archs.vgg19.paddings ['reflect'] must be a subset of train.paddings ['zeros', 'circular', 'none']"),
-    config_case("folder-source-without-folder", "tiles.source folder without tiles.folder (it used to pass the dry run)", {"tiles.source": "folder"},
+    config_case("arch-paddings-not-subset", "an arch's paddings outside train.paddings",
+                {"train.archs.vgg19.paddings": ["reflect"]},
+                "train.archs.vgg19.paddings ['reflect'] must be a subset of train.paddings ['zeros', 'circular', "
+                "'none']"),
+    config_case("folder-source-without-folder",
+                "tiles.source folder without tiles.folder (it used to pass the dry run)", {"tiles.source": "folder"},
                 "tiles.folder is required for tiles.source folder"),
     config_case("imagefolder-without-root", "train.data imagefolder without its root (it used to pass the dry run)",
                 {"train.data": {"classification": {"source": "imagefolder"}}},
@@ -215,7 +239,8 @@ FAKE_SLURM = {
     # a cluster that needs an account: sbatch refuses a job without -A (the plugin passes -A ACCOUNT)
     "sbatch": 'case " $* " in *" -A "*) echo 4242;; *) echo "sbatch: error: Batch job submission failed: '
               'Invalid account or account/partition combination specified" >&2; exit 1;; esac',
-    "sacct": 'echo "sacct: error: Problem talking to the database: Connection refused" >&2; exit 1',  # no account to guess
+    # no account to guess
+    "sacct": 'echo "sacct: error: Problem talking to the database: Connection refused" >&2; exit 1',
     "sacctmgr": 'printf "  proj_a\\n  proj_b\\n"',  # the user's accounts
     "sshare": 'printf "  proj_a\\n  proj_b\\n"',
     "scontrol": 'echo "MaxArraySize = 1001"',
@@ -245,8 +270,10 @@ def slurm_case(id: str, wrong: str, profile_patch: dict[str, Any], *message: str
             (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
             (bin_dir / name).chmod(0o755)
         env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-        cmd = [sys.executable, "-m", "snakemake", *(["-n"] if dry else []), TRAIN_TARGET, "--profile", str(tmp / "profile"),
-               "--configfile", str(MICRO), "--retries", "0", "--slurm-init-seconds-before-status-checks", "1"]
+        cmd = [sys.executable, "-m", "snakemake", *(["-n"] if dry else []), TRAIN_TARGET,
+               "--profile", str(tmp / "profile"),
+               "--configfile",
+ str(MICRO), "--retries", "0", "--slurm-init-seconds-before-status-checks", "1"]
         return Attempt(process(cmd, wf, env), wf / "results", empty_logs=not dry)
 
     shown = ", ".join(f"`{k}: {v}`" for k, v in profile_patch.items()) or "the profile as shipped"
@@ -255,12 +282,16 @@ def slurm_case(id: str, wrong: str, profile_patch: dict[str, Any], *message: str
 
 SLURM_CASES = [
     slurm_case("slurm-no-account",
-               "no slurm_account on a cluster whose sbatch needs one, and none to guess from sacct (a dry run passes: unset means guessed, by design)", {},
+               "no slurm_account on a cluster whose sbatch needs one, and none to guess from sacct (a dry run passes: "
+               "unset means guessed, by design)", {},
                "No SLURM account given, trying to guess", "Unable to guess SLURM account",
-               "SLURM sbatch failed. The error message was 'sbatch: error: Batch job submission failed: Invalid account"),
+               "SLURM sbatch failed. The error message was "
+               "'sbatch: error: Batch job submission failed: Invalid account"),
     slurm_case("slurm-unknown-account", "a slurm_account the user does not have (the profile's CHANGE_ME placeholder)",
-               {"default-resources": {"slurm_account": "CHANGE_ME"}}, "The given account CHANGE_ME appears to be invalid", "proj_a"),
-    slurm_case("slurm-misspelt-key", "a misspelt profile key", {"slurm-acount": "proj_a"}, "unrecognized arguments: --slurm-acount=proj_a", dry=True),
+               {"default-resources": {"slurm_account": "CHANGE_ME"}},
+               "The given account CHANGE_ME appears to be invalid", "proj_a"),
+    slurm_case("slurm-misspelt-key", "a misspelt profile key", {"slurm-acount": "proj_a"},
+               "unrecognized arguments: --slurm-acount=proj_a", dry=True),
 ]
 
 
@@ -290,13 +321,15 @@ def branchy():
 
 
 def tiny():
-    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, padding=1), nn.ReLU(),
+    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(),
+                         nn.Conv2d(4, 4, 3, stride=2, padding=1), nn.ReLU(),
                          nn.Conv2d(4, 4, 3, stride=2, padding=1))
 
 
 def pooled():
     """A 4-px pool without padding: inputs below 8 px leave it nothing."""
-    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.MaxPool2d(4), nn.Conv2d(4, 4, 3, padding=1))
+    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.MaxPool2d(4),
+                         nn.Conv2d(4, 4, 3, padding=1))
 '''
 
 
@@ -332,40 +365,49 @@ VGG = ["--arch", "vgg19", "--width", "0.125", "--num-classes", "10"]
 
 def measure(tmp: Path, *extra: str, folder: Path | None = None) -> list[str]:
     folder = folder or images(tmp)
-    return ["measure", *VGG, "--images", str(folder), "--input-size", "64", "--out", str(tmp / "out" / "m.json"), *extra]
+    return ["measure", *VGG, "--images", str(folder), "--input-size", "64", "--out", str(tmp / "out" / "m.json"),
+            *extra]
 
 
 def train(*extra: str) -> Callable[[Path], list[str]]:
-    return lambda tmp: ["train", "--arch", "vgg19", "--width", "0.125", "--n-train", "8", "--n-val", "8", "--batch-size", "8", "--epochs", "1",
-                        "--out", str(tmp / "out"), *extra]
+    return lambda tmp: ["train", "--arch", "vgg19", "--width", "0.125", "--n-train", "8", "--n-val", "8",
+                        "--batch-size", "8", "--epochs", "1", "--out", str(tmp / "out"), *extra]
 
 
 CLI_CASES = [
-    cli_case("cli-missing-checkpoint", "measure with a checkpoint that is not there", lambda t: measure(t, "--checkpoint", str(t / "nope.pt")),
+    cli_case("cli-missing-checkpoint", "measure with a checkpoint that is not there",
+             lambda t: measure(t, "--checkpoint", str(t / "nope.pt")),
              "error: checkpoint", "nope.pt: cannot be read ([Errno 2] No such file or directory"),
     cli_case("cli-truncated-checkpoint", "extract a truncated checkpoint",
-             lambda t: ["extract", "--checkpoint", str(truncated(vgg_checkpoint(t / "ckpt" / "cut.pt"))), "--images", str(images(t)), "--input-size", "64",
+             lambda t: ["extract", "--checkpoint", str(truncated(vgg_checkpoint(t / "ckpt" / "cut.pt"))), "--images",
+                        str(images(t)), "--input-size", "64",
                         "--json", str(t / "out" / "x.json"), "--npz", str(t / "out" / "x.npz")],
              "cut.pt: cannot be read (PytorchStreamReader failed"),
-    cli_case("cli-non-image-file", "an image folder holding a .png that is not an image", lambda t: measure(t, folder=images(t, bad="notes.png")),
-             "notes.png: cannot be read as an image"),
-    cli_case("cli-images-is-a-file", "--images naming a file (it used to say 'does not exist')", lambda t: measure(t, folder=images(t) / "tile_0.png"),
-             "tile_0.png is a file, not a folder"),
-    cli_case("cli-input-size-too-small", "an input size the net cannot see (the size used to go unnamed)", lambda t: measure(t, "--input-size", "8"),
+    cli_case("cli-non-image-file", "an image folder holding a .png that is not an image",
+             lambda t: measure(t, folder=images(t, bad="notes.png")), "notes.png: cannot be read as an image"),
+    cli_case("cli-images-is-a-file", "--images naming a file (it used to say 'does not exist')",
+             lambda t: measure(t, folder=images(t) / "tile_0.png"), "tile_0.png is a file, not a folder"),
+    cli_case("cli-input-size-too-small", "an input size the net cannot see (the size used to go unnamed)",
+             lambda t: measure(t, "--input-size", "8"),
              "input size 8x8 px: layer features.27 (kernel 2, stride 2, pad 0) gets a 1-px map"),
-    cli_case("cli-images-too-small", "images smaller than the big crop", lambda t: measure(t, folder=images(t, size=128)),
+    cli_case("cli-images-too-small", "images smaller than the big crop",
+             lambda t: measure(t, folder=images(t, size=128)),
              "tile_0.png is 128x128 px but the big crop needs at least"),
-    cli_case("cli-negative-limit", "--limit -1 (it used to drop the last image silently)", lambda t: measure(t, "--limit", "-1"),
+    cli_case("cli-negative-limit", "--limit -1 (it used to drop the last image silently)",
+             lambda t: measure(t, "--limit", "-1"),
              "max_images must be >= 0 (0: every image) and batch_size >= 1, got -1 and 8"),
-    cli_case("cli-unknown-arch", "an unknown --arch", lambda t: ["align", "--arch", "alexnet"], "argument --arch: invalid choice: 'alexnet'"),
-    cli_case("cli-untraceable-model", "a model torch.fx cannot trace", lambda t: ["align", "--module", "nets:branchy", "--input-size", "32"],
+    cli_case("cli-unknown-arch", "an unknown --arch", lambda t: ["align", "--arch", "alexnet"],
+             "argument --arch: invalid choice: 'alexnet'"),
+    cli_case("cli-untraceable-model", "a model torch.fx cannot trace",
+             lambda t: ["align", "--module", "nets:branchy", "--input-size", "32"],
              "Branchy: torch.fx cannot trace it"),
-    cli_case("cli-missing-weights", "a --weights file that is not there", lambda t: ["align", "--torchvision", "resnet18", "--weights", str(t / "nope.pth")],
+    cli_case("cli-missing-weights", "a --weights file that is not there",
+             lambda t: ["align", "--torchvision", "resnet18", "--weights", str(t / "nope.pth")],
              "weights", "nope.pth: no such file"),
-    cli_case("cli-train-negative-epochs", "train --epochs -1 (it used to finish 'done: 0 epochs')", train("--epochs", "-1"),
-             "epochs must be >= 1, got -1", module="pppcore.repro"),
-    cli_case("cli-train-ckpt-every-zero", "train --ckpt-every 0 (it used to die in a ZeroDivisionError)", train("--ckpt-every", "0"),
-             "ckpt_every must be >= 1, got 0", module="pppcore.repro"),
+    cli_case("cli-train-negative-epochs", "train --epochs -1 (it used to finish 'done: 0 epochs')",
+             train("--epochs", "-1"), "epochs must be >= 1, got -1", module="pppcore.repro"),
+    cli_case("cli-train-ckpt-every-zero", "train --ckpt-every 0 (it used to die in a ZeroDivisionError)",
+             train("--ckpt-every", "0"), "ckpt_every must be >= 1, got 0", module="pppcore.repro"),
 ]
 
 
@@ -377,7 +419,8 @@ def truncated(path: Path) -> Path:
 # ---------------------------------------------------------------------------- conversion (library)
 
 
-def library_case(id: str, entry: str, wrong: str, act: Callable[[Path], Callable[[], Any]], *message: str, watched: str = "out") -> Case:
+def library_case(id: str, entry: str, wrong: str, act: Callable[[Path], Callable[[], Any]], *message: str,
+                 watched: str = "out") -> Case:
     """``act(tmp)`` prepares the files and returns the bad call; ``tmp/watched`` must not change."""
     return Case(id, entry, wrong, message, lambda tmp: Attempt(raises(act(tmp)), tmp / watched))
 
@@ -394,7 +437,8 @@ def _external(**kwargs) -> Callable[[Path], Callable[[], Any]]:
 
     def act(tmp: Path) -> Callable[[], Any]:
         (tmp / "nets.py").write_text(NETS)
-        return lambda: build_external(**{k: v.replace("TMP", str(tmp)) if isinstance(v, str) else v for k, v in kwargs.items()})
+        return lambda: build_external(**{k: v.replace("TMP", str(tmp)) if isinstance(v, str) else v
+                                         for k, v in kwargs.items()})
 
     return act
 
@@ -429,34 +473,40 @@ def _converted_non_image(tmp: Path) -> Callable[[], Any]:
 
 
 CONVERT_CASES = [
-    library_case("convert-untraceable", "convert", "a model with control flow on a tensor's value", _external(module="TMP/nets.py:branchy"),
-                 "Branchy: torch.fx cannot trace it"),
-    library_case("convert-padding-none", "convert", "padding 'none' asked of convert", _convert(lambda: nn.Conv2d(3, 4, 3, padding=1), padding="none"),
+    library_case("convert-untraceable", "convert", "a model with control flow on a tensor's value",
+                 _external(module="TMP/nets.py:branchy"), "Branchy: torch.fx cannot trace it"),
+    library_case("convert-padding-none", "convert", "padding 'none' asked of convert",
+                 _convert(lambda: nn.Conv2d(3, 4, 3, padding=1), padding="none"),
                  "convert: padding 'none' is the twin itself"),
-    library_case("convert-unknown-padding", "convert", "an unknown padding scheme", _convert(lambda: nn.Conv2d(3, 4, 3, padding=1), padding="mirror"),
+    library_case("convert-unknown-padding", "convert", "an unknown padding scheme",
+                 _convert(lambda: nn.Conv2d(3, 4, 3, padding=1), padding="mirror"),
                  "unknown padding 'mirror'; allowed: zeros"),
     library_case("convert-avg-pool-pads", "convert", "an average pool that pads",
                  _convert(lambda: nn.Conv2d(3, 4, 3, padding=1), lambda: nn.AvgPool2d(3, 2, padding=1)),
                  "1: an average pool that pads (1 px)"),
-    library_case("convert-unequal-padding", "convert", "a conv padded unequally per axis", _convert(lambda: nn.Conv2d(3, 4, 3, stride=2, padding=(1, 2))),
+    library_case("convert-unequal-padding", "convert", "a conv padded unequally per axis",
+                 _convert(lambda: nn.Conv2d(3, 4, 3, stride=2, padding=(1, 2))),
                  "0: padding (1, 2) differs between the axes"),
-    library_case("convert-unknown-tap", "convert", "a tap naming no module or node", _external(module="TMP/nets.py:tiny", taps={"c": "layer9"}),
-                 "tap 'c': no node or module 'layer9'"),
-    library_case("convert-wrong-input-size", "convert", "a converted model aligned at an input size it cannot see", _converted_too_small, "input size 4x4 px:"),
+    library_case("convert-unknown-tap", "convert", "a tap naming no module or node",
+                 _external(module="TMP/nets.py:tiny", taps={"c": "layer9"}), "tap 'c': no node or module 'layer9'"),
+    library_case("convert-wrong-input-size", "convert", "a converted model aligned at an input size it cannot see",
+                 _converted_too_small, "input size 4x4 px:"),
     library_case("convert-wrong-weights", "convert", "a weights file whose shapes do not fit", _wrong_shape_weights,
                  "w.pth: '0.weight' has shape (8, 3, 3, 3)"),
-    library_case("convert-not-a-module", "convert", "a factory that is not there", _external(module="TMP/nets.py:nosuch"), "nets.py has no attribute nosuch"),
-    library_case("convert-unknown-torchvision", "convert", "a torchvision name that is not a classification model", _external(torchvision="resnet5"),
-                 "torchvision 'resnet5': not a torchvision classification model"),
-    library_case("convert-non-image-file", "convert", "a converted model measured on a folder holding a non-image .png", _converted_non_image,
-                 "b_notes.png: cannot be read as an image"),
+    library_case("convert-not-a-module", "convert", "a factory that is not there",
+                 _external(module="TMP/nets.py:nosuch"), "nets.py has no attribute nosuch"),
+    library_case("convert-unknown-torchvision", "convert", "a torchvision name that is not a classification model",
+                 _external(torchvision="resnet5"), "torchvision 'resnet5': not a torchvision classification model"),
+    library_case("convert-non-image-file", "convert", "a converted model measured on a folder holding a non-image .png",
+                 _converted_non_image, "b_notes.png: cannot be read as an image"),
 ]
 
 
 # ---------------------------------------------------------------------------- checkpoints (library)
 
 
-def _load(make: Callable[[Path], Path], model: Callable[[], nn.Module] | None = None, **kwargs) -> Callable[[Path], Callable[[], Any]]:
+def _load(make: Callable[[Path], Path], model: Callable[[], nn.Module] | None = None,
+          **kwargs) -> Callable[[Path], Callable[[], Any]]:
     """load_checkpoint of the file ``make(folder)`` writes, into ``model()`` if given."""
     from pppcore.checkpoint import load_checkpoint
 
@@ -500,12 +550,16 @@ def _vgg_state() -> dict:
 CHECKPOINT_CASES = [
     library_case("ckpt-missing", "checkpoint", "a path with no file", _load(lambda f: f / "nope.pt"),
                  "checkpoint", "nope.pt: cannot be read ([Errno 2] No such file or directory", watched="ckpt"),
-    library_case("ckpt-truncated", "checkpoint", "a checkpoint cut short", _load(lambda f: truncated(vgg_checkpoint(f / "cut.pt"))),
+    library_case("ckpt-truncated", "checkpoint", "a checkpoint cut short",
+                 _load(lambda f: truncated(vgg_checkpoint(f / "cut.pt"))),
                  "cut.pt: cannot be read (PytorchStreamReader failed", watched="ckpt"),
-    library_case("ckpt-not-torch", "checkpoint", "a text file named .pt (it used to say '(101)')", _load(_written(b"hello, not a checkpoint\n", "notes.pt")),
-                 "notes.pt: cannot be read (not a torch file, or an empty or truncated one); if a workflow job wrote it, delete it", watched="ckpt"),
+    library_case("ckpt-not-torch", "checkpoint", "a text file named .pt (it used to say '(101)')",
+                 _load(_written(b"hello, not a checkpoint\n", "notes.pt")),
+                 "notes.pt: cannot be read (not a torch file, or an empty or truncated one); if a workflow job wrote "
+                 "it, delete it", watched="ckpt"),
     library_case("ckpt-empty", "checkpoint", "an empty file (it used to say '()')", _load(_written(b"", "empty.pt")),
-                 "empty.pt: cannot be read (not a torch file, or an empty or truncated one); if a workflow job wrote it, delete it", watched="ckpt"),
+                 "empty.pt: cannot be read (not a torch file, or an empty or truncated one); if a workflow job wrote "
+                 "it, delete it", watched="ckpt"),
     library_case("ckpt-other-arch", "checkpoint", "a ResNet50 checkpoint loaded with arch='vgg19'",
                  _load(lambda f: vgg_checkpoint(f / "r.pt", "resnet50"), arch="vgg19"),
                  "r.pt holds a resnet50 but the model is a vgg19", watched="ckpt"),
@@ -513,13 +567,19 @@ CHECKPOINT_CASES = [
                  _load(lambda f: vgg_checkpoint(f / "narrow.pt"), model=lambda: build_model("vgg19", num_classes=10)),
                  "narrow.pt does not fit vgg19 (width 1.0)", watched="ckpt"),
     library_case("ckpt-no-config", "checkpoint", "a bare state_dict (no config: nothing says what to build)",
-                 _load(_saved(lambda: _vgg_state()["state_dict"], "bare.pt")), "bare.pt: a bare state_dict; pass the model (or arch)", watched="ckpt"),
-    library_case("ckpt-newer-config", "checkpoint", "a config key this version does not know (there is no format field: a newer writer shows up so; "
+                 _load(_saved(lambda: _vgg_state()["state_dict"], "bare.pt")),
+                 "bare.pt: a bare state_dict; pass the model (or arch)", watched="ckpt"),
+    library_case("ckpt-newer-config", "checkpoint",
+                 "a config key this version does not know (there is no format field: a newer writer shows up so; "
                  "it used to be a bare TypeError)",
-                 _load(_saved(lambda: {**_vgg_state(), "config": {**_vgg_state()["config"], "stem": "patchify"}}, "new.pt")),
-                 "new.pt: its config", "unexpected keyword argument 'stem'", "written by another pppcore version?", watched="ckpt"),
-    library_case("ckpt-unknown-arch", "checkpoint", "a config naming an arch this version does not build (the file used to go unnamed)",
-                 _load(_saved(lambda: {**_vgg_state(), "config": {**_vgg_state()["config"], "arch": "vgg99"}}, "v99.pt")),
+                 _load(_saved(lambda: {**_vgg_state(), "config": {**_vgg_state()["config"], "stem": "patchify"}},
+                              "new.pt")),
+                 "new.pt: its config", "unexpected keyword argument 'stem'", "written by another pppcore version?",
+                 watched="ckpt"),
+    library_case("ckpt-unknown-arch", "checkpoint",
+                 "a config naming an arch this version does not build (the file used to go unnamed)",
+                 _load(_saved(lambda: {**_vgg_state(), "config": {**_vgg_state()["config"], "arch": "vgg99"}},
+                              "v99.pt")),
                  "v99.pt: its config", "unknown arch 'vgg99'", watched="ckpt"),
     library_case("ckpt-runs-code", "checkpoint", "a file that would run code when unpickled",
                  _load(_saved(lambda: {**_vgg_state(), "payload": _RunsCode()}, "evil.pt")),
@@ -551,7 +611,8 @@ SERVED = {  # path -> (status, body, seconds to stall before answering)
 @pytest.fixture(scope="module")
 def tile_server():
     """Serves SERVED on 127.0.0.1 (the fault is the path: one URL template per fault)."""
-    bodies = {"/cut.png": _png()[: len(_png()) // 2], "/small.png": _png(128), "/blank.png": _png(flat=True), "/slow.png": _png()}
+    bodies = {"/cut.png": _png()[: len(_png()) // 2], "/small.png": _png(128), "/blank.png": _png(flat=True),
+              "/slow.png": _png()}
     stop = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
@@ -590,7 +651,8 @@ def _download(fault: str) -> Callable[[Path], Callable[[], Any]]:
 
     def act(tmp: Path) -> Callable[[], Any]:
         template = f"{_SERVER['base']}/{fault}.png?{{z}}/{{x}}/{{y}}"
-        return lambda: download_tiles([template], [MosaicSpec(3, 1, 2, 256)], tmp / "out", tmp / "cache", progress=False,
+        return lambda: download_tiles([template], [MosaicSpec(3, 1, 2, 256)], tmp / "out", tmp / "cache",
+                                      progress=False,
                                       timeout=(1.0, 0.3), retries=1, backoff=0.01, backoff_max=0.02, min_interval=0.0)
 
     return act
@@ -622,13 +684,15 @@ def _flip_a_byte(out: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _folder(n: int, size: int, bad: str | None = None, ask: int = 2, need: int = 100) -> Callable[[Path], Callable[[], Any]]:
+def _folder(n: int, size: int, bad: str | None = None, ask: int = 2,
+            need: int = 100) -> Callable[[Path], Callable[[], Any]]:
     from pppcore.repro.config import TilesConfig
     from pppcore.repro.data.tile_set import build_tile_set
 
     def act(tmp: Path) -> Callable[[], Any]:
         folder = images(tmp, n, size, bad)
-        return lambda: build_tile_set(TilesConfig.from_config({"source": "folder", "n": ask, "size": need, "seed": 0, "folder": str(folder)}),
+        return lambda: build_tile_set(TilesConfig.from_config({"source": "folder", "n": ask, "size": need, "seed": 0,
+                                                               "folder": str(folder)}),
                                       tmp / "out")
 
     return act
@@ -639,7 +703,8 @@ def _xyz_without_urls(tmp: Path) -> Callable[[], Any]:
     from pppcore.repro.data.tile_set import build_tile_set
 
     xyz = {"boxes": [[4.8, 52.3, 4.9, 52.4]]}  # url_templates left [] (config/paper.yaml ships it so, to be filled in)
-    return lambda: build_tile_set(TilesConfig.from_config({"source": "xyz", "n": 1, "size": 256, "seed": 0, "xyz": xyz}), tmp / "out")
+    return lambda: build_tile_set(TilesConfig.from_config({"source": "xyz", "n": 1, "size": 256, "seed": 0,
+                                                           "xyz": xyz}), tmp / "out")
 
 
 def _manifest_entry_without_hash(tmp: Path) -> Callable[[], Any]:
@@ -655,28 +720,36 @@ def _boxes_too_small(tmp: Path) -> Callable[[], Any]:
 
 
 TILE_CASES = [
-    library_case("tiles-404", "tiles", "a tile the server does not have", _download("404"), "tile 3/1/2 failed on every mirror", "HTTP 404 (permanent)"),
+    library_case("tiles-404", "tiles", "a tile the server does not have", _download("404"),
+                 "tile 3/1/2 failed on every mirror", "HTTP 404 (permanent)"),
     library_case("tiles-timeout", "tiles", "a server slower than the read timeout", _download("slow"),
                  "tile 3/1/2 failed", "Read timed out", "(after 2 attempts)"),
-    library_case("tiles-not-an-image", "tiles", "an HTML error page served as 200", _download("html"), "not an image (", "starting '<html><body>Access denied"),
-    library_case("tiles-corrupt-png", "tiles", "a truncated PNG", _download("cut"), "truncated or corrupt image", "(after 2 attempts)"),
-    library_case("tiles-wrong-size", "tiles", "a 128-px tile where 256 px are expected", _download("small"), "image is 128x128, expected 256x256"),
-    library_case("tiles-blank", "tiles", "a one-colour 'no data' tile", _download("blank"), "blank tile (every pixel is (170, 170, 170))"),
-    library_case("tiles-hash-mismatch", "tiles", "a mosaic changed after its manifest was written", _verify(_flip_a_byte),
-                 "synthetic_0001.png: sha256", "does not match the manifest's"),
-    library_case("tiles-missing-file", "tiles", "a mosaic the manifest lists but the folder lacks", _verify(lambda out: (out / "synthetic_0000.png").unlink()),
+    library_case("tiles-not-an-image", "tiles", "an HTML error page served as 200", _download("html"), "not an image (",
+                 "starting '<html><body>Access denied"),
+    library_case("tiles-corrupt-png", "tiles", "a truncated PNG", _download("cut"), "truncated or corrupt image",
+                 "(after 2 attempts)"),
+    library_case("tiles-wrong-size", "tiles", "a 128-px tile where 256 px are expected", _download("small"),
+                 "image is 128x128, expected 256x256"),
+    library_case("tiles-blank", "tiles", "a one-colour 'no data' tile", _download("blank"),
+                 "blank tile (every pixel is (170, 170, 170))"),
+    library_case("tiles-hash-mismatch", "tiles", "a mosaic changed after its manifest was written",
+                 _verify(_flip_a_byte), "synthetic_0001.png: sha256", "does not match the manifest's"),
+    library_case("tiles-missing-file", "tiles", "a mosaic the manifest lists but the folder lacks",
+                 _verify(lambda out: (out / "synthetic_0000.png").unlink()),
                  "synthetic_0000.png: listed in manifest.json but missing"),
-    library_case("tiles-no-manifest", "tiles", "a tile folder without its manifest", _verify(lambda out: (out / "manifest.json").unlink()),
-                 "manifest.json: manifest missing"),
-    library_case("tiles-xyz-without-urls", "tiles", "tiles.source xyz without URL templates (it used to say 'mirrors must be a non-empty list')",
+    library_case("tiles-no-manifest", "tiles", "a tile folder without its manifest",
+                 _verify(lambda out: (out / "manifest.json").unlink()), "manifest.json: manifest missing"),
+    library_case("tiles-xyz-without-urls", "tiles",
+                 "tiles.source xyz without URL templates (it used to say 'mirrors must be a non-empty list')",
                  _xyz_without_urls, "tiles.xyz.url_templates must not be empty for tiles.source xyz"),
-    library_case("tiles-entry-without-hash", "tiles", "a manifest entry without its sha256", _manifest_entry_without_hash,
-                 "manifest entry 'a.png' lacks ['sha256']"),
-    library_case("tiles-folder-too-few", "tiles", "tiles.folder with fewer images than tiles.n", _folder(1, 128), "holds 1 images, tiles.n asks for 2"),
+    library_case("tiles-entry-without-hash", "tiles", "a manifest entry without its sha256",
+                 _manifest_entry_without_hash, "manifest entry 'a.png' lacks ['sha256']"),
+    library_case("tiles-folder-too-few", "tiles", "tiles.folder with fewer images than tiles.n", _folder(1, 128),
+                 "holds 1 images, tiles.n asks for 2"),
     library_case("tiles-folder-too-small", "tiles", "tiles.folder images smaller than tiles.size", _folder(2, 64),
                  "tile_0.png is 64x64 px; tiles.size asks for at least 100x100"),
-    library_case("tiles-folder-non-image", "tiles", "tiles.folder holding a .png that is not an image", _folder(1, 128, bad="a_notes.png"),
-                 "a_notes.png: cannot be read as an image"),
+    library_case("tiles-folder-non-image", "tiles", "tiles.folder holding a .png that is not an image",
+                 _folder(1, 128, bad="a_notes.png"), "a_notes.png: cannot be read as an image"),
     library_case("tiles-boxes-too-small", "tiles", "xyz boxes too small for tiles.n mosaics", _boxes_too_small,
                  "the lat/lon boxes hold only 0 mosaics of 512 px at zoom 17, 3 requested"),
 ]
@@ -691,8 +764,8 @@ def _table2(reading: str) -> Callable[[Path], Callable[[], Any]]:
 
 
 TABLE_CASES = [
-    library_case("tables-unknown-reading", "tables", "an SNR reading that does not exist (Table 2's reading)", _table2("snr_bogus"),
-                 "unknown SNR reading 'snr_bogus'; allowed: snr_ppp"),
+    library_case("tables-unknown-reading", "tables", "an SNR reading that does not exist (Table 2's reading)",
+                 _table2("snr_bogus"), "unknown SNR reading 'snr_bogus'; allowed: snr_ppp"),
 ]
 
 CASES = CONFIG_CASES + SLURM_CASES + CLI_CASES + CONVERT_CASES + CHECKPOINT_CASES + TILE_CASES + TABLE_CASES
@@ -740,7 +813,8 @@ def _stale_tiles_are_not_measured(tmp: Path) -> None:
     from pppcore.repro.data.tile_set import build_tile_set
 
     build_tile_set(TilesConfig.from_config({"source": "synthetic", "n": 3, "size": 64, "seed": 0}), tmp)
-    build_tile_set(TilesConfig.from_config({"source": "synthetic", "n": 2, "size": 64, "seed": 0}), tmp)  # tiles.n lowered: the tiles rule reruns
+    # tiles.n lowered: the tiles rule reruns
+    build_tile_set(TilesConfig.from_config({"source": "synthetic", "n": 2, "size": 64, "seed": 0}), tmp)
     assert [p.name for p in list_images(tmp)] == [m["file"] for m in read_manifest(tmp)["mosaics"]]
 
 
@@ -762,7 +836,8 @@ def _padless_model_is_refused(tmp: Path) -> None:
     from pppcore import convert
 
     with pytest.raises(ValueError):
-        convert(nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2)))
+        convert(nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2), nn.ReLU(),
+                              nn.Conv2d(4, 4, 3, stride=2)))
 
 
 def _tiles_smaller_than_the_big_crop_fail_the_dry_run(tmp: Path) -> None:
@@ -775,22 +850,29 @@ def _tiles_smaller_than_the_big_crop_fail_the_dry_run(tmp: Path) -> None:
 
 FINDINGS = [
     Finding("stale-tiles-measured", "tiles", "tiles.n lowered (or a stray image put in results/tiles) after a run",
-            "the tiles rule rewrites the manifest, but the older mosaics stay in the folder and every measurement (list_images) reads them: "
-            "PPP over 3 tiles where the config and manifest say 2", _stale_tiles_are_not_measured),
-    Finding("padding-mode-replaced", "convert", "a Conv2d with padding_mode='reflect' (or circular) converted with padding 'zeros'",
-            "converted silently to zero padding: the outputs differ from the original model's (the module says zeros keeps them)",
+            "the tiles rule rewrites the manifest, but the older mosaics stay in the folder and every measurement "
+            "(list_images) reads them: PPP over 3 tiles where the config and manifest say 2",
+            _stale_tiles_are_not_measured),
+    Finding("padding-mode-replaced", "convert",
+            "a Conv2d with padding_mode='reflect' (or circular) converted with padding 'zeros'",
+            "converted silently to zero padding: the outputs differ from the original model's (the module says zeros "
+            "keeps them)",
             _padding_mode_is_kept_or_refused),
     Finding("padless-model-accepted", "convert", "a model without any padded layer",
-            "converts and measures PPP exactly 0 at every tap, with no warning (padding 'none' is refused as 'the twin itself')",
+            "converts and measures PPP exactly 0 at every tap, with no warning (padding 'none' is refused as 'the twin "
+            "itself')",
             _padless_model_is_refused),
-    Finding("tiles-below-big-crop", "config", "tiles.size below the largest big crop (64 px tiles, vgg19 at 64 px needs 300 px)",
-            "the dry run passes; ppp fails naming the tile and the big crop, but only after the tiles and training jobs ran",
+    Finding("tiles-below-big-crop", "config",
+            "tiles.size below the largest big crop (64 px tiles, vgg19 at 64 px needs 300 px)",
+            "the dry run passes; ppp fails naming the tile and the big crop, but only after the tiles and training "
+            "jobs ran",
             _tiles_smaller_than_the_big_crop_fail_the_dry_run),
 ]
 
 
 @pytest.mark.parametrize("finding", FINDINGS, ids=[f.id for f in FINDINGS])
-@pytest.mark.xfail(strict=True, reason="not refused yet (tests/README.md: findings); a fix turns this XPASS: move the case to CASES")
+@pytest.mark.xfail(strict=True,
+                   reason="not refused yet (tests/README.md: findings); a fix turns this XPASS: move the case to CASES")
 def test_finding_not_refused_yet(finding, tmp_path):
     finding.test(tmp_path)
 
@@ -809,13 +891,14 @@ def readme() -> str:
         "",
         "## Bad-input inventory",
         "",
-        "<!-- Generated by `.venv/bin/python tests/test_bad_input.py --write` from CASES and FINDINGS in tests/test_bad_input.py; "
-        "do not edit (test_readme_is_generated_from_the_cases fails when this file is stale). -->",
+        "<!-- Generated by `.venv/bin/python tests/test_bad_input.py --write` from CASES and FINDINGS in "
+        "tests/test_bad_input.py; do not edit (test_readme_is_generated_from_the_cases fails when this file is stale). "
+        "-->",
         "",
-        "Each case gives one bad input to one entry point and asserts three things: (1) the error names the offending key, file or "
-        "value (every quoted substring below is in it); (2) a CLI or Snakemake run exits non-zero; (3) no result file is left changed "
-        "(the results folder or output path is absent or byte-identical to before; `slurm` real runs may leave an empty job log, "
-        "which Snakemake creates before it submits).",
+        "Each case gives one bad input to one entry point and asserts three things: (1) the error names the offending "
+        "key, file or value (every quoted substring below is in it); (2) a CLI or Snakemake run exits non-zero; (3) no "
+        "result file is left changed (the results folder or output path is absent or byte-identical to before; `slurm` "
+        "real runs may leave an empty job log, which Snakemake creates before it submits).",
         "",
         "| entry point | what is run | cases |",
         "|---|---|---:|",
@@ -826,13 +909,14 @@ def readme() -> str:
     for entry, what in ENTRY_POINTS.items():
         lines += [f"### {entry}", "", f"{what}: {counts[entry]} case{'s' * (counts[entry] != 1)}.", ""]
         lines += ["| case | bad input | the error says |", "|---|---|---|"]
-        lines += [f"| `{c.id}` | {_cell(c.wrong)} | {'; '.join(f'`{_cell(m)}`' for m in c.message)} |" for c in CASES if c.entry == entry]
+        lines += [f"| `{c.id}` | {_cell(c.wrong)} | {'; '.join(f'`{_cell(m)}`' for m in c.message)} |"
+                  for c in CASES if c.entry == entry]
         lines.append("")
     lines += [
         "### Findings: not refused yet",
         "",
-        f"{len(FINDINGS)} bad inputs that are accepted or refused too late; each is a strict xfail (`test_finding_not_refused_yet`) "
-        "asserting what a fix should give.",
+        f"{len(FINDINGS)} bad inputs that are accepted or refused too late; each is a strict xfail "
+        "(`test_finding_not_refused_yet`) asserting what a fix should give.",
         "",
         "| finding | entry point | bad input | what happens |",
         "|---|---|---|---|",
@@ -843,7 +927,9 @@ def readme() -> str:
 
 
 def test_readme_is_generated_from_the_cases():
-    assert README.read_text() == readme(), "tests/README.md is stale: run .venv/bin/python tests/test_bad_input.py --write"
+    assert README.read_text() == readme(), (
+        "tests/README.md is stale: run .venv/bin/python tests/test_bad_input.py --write"
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ def small_model(arch: str, padding: str = "zeros", calibrate: bool = True, **kwa
     EfficientNet features shrink to ~1e-10 and every comparison drowns in rounding."""
     model = build_model(arch, padding, num_classes=10, width=WIDTHS[arch], **kwargs)
     if calibrate and padding != "none":  # a padless net needs big inputs; not worth it here
-        calibrate_batchnorm(model, (torch.rand(4, 3, 96, 96, generator=torch.Generator().manual_seed(s)) for s in range(2)))
+        calibrate_batchnorm(model,
+                            (torch.rand(4, 3, 96, 96, generator=torch.Generator().manual_seed(s)) for s in range(2)))
     return model.eval()
 
 
@@ -67,7 +68,9 @@ def interior_mask(alignment, path: str) -> torch.Tensor:
     masks = []
     for axis, size in zip(alignment.axes, alignment.input_size, strict=True):
         geo = axis.regular[path]
-        masks.append(torch.tensor([geo.receptive_field(i)[0] >= 0 and geo.receptive_field(i)[1] <= size - 1 for i in range(geo.size)]))
+        masks.append(torch.tensor([geo.receptive_field(i)[0] >= 0 and geo.receptive_field(i)[1] <= size - 1
+                                   for i in range(geo.size)]))
+
     return masks[0][:, None] & masks[1][None, :]
 
 
@@ -116,9 +119,11 @@ def workflow_copy(tmp_path: Path) -> Path:
     return wf
 
 
-def snakemake(wf: Path, *args: str, config: Path = MICRO, check: bool = True, quiet: bool = True) -> subprocess.CompletedProcess:
+def snakemake(wf: Path, *args: str, config: Path = MICRO, check: bool = True,
+              quiet: bool = True) -> subprocess.CompletedProcess:
     """``snakemake ARGS`` in ``wf`` on 2 cores; fails the test on a non-zero exit when ``check``."""
-    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", *(["--quiet", "rules"] if quiet else []), "--configfile", str(config)]
+    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", *(["--quiet", "rules"] if quiet else []),
+           "--configfile", str(config)]
     proc = subprocess.run(cmd, cwd=wf, capture_output=True, text=True, timeout=900)
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -170,9 +175,12 @@ def frame(value, archs=("vgg19",), paddings=("zeros", "circular"), seeds=(0, 1),
                         v = value(arch, padding, seed, epoch, size) if sized else value(arch, padding, seed, epoch)
                         for loi in (1, 2, 3, 4):
                             rows.append({
-                                "arch": arch, "padding": padding, "seed": seed, "epoch": epoch, "size": size, "loi_index": loi,
+                                "arch": arch, "padding": padding, "seed": seed, "epoch": epoch,
+                                "size": size, "loi_index": loi,
+
                                 **{r: v for r in READINGS}, "sigma": 1.0, "mean_abs": 1.0, "zero_ppp": v == 0,
                                 "init": "pytorch_default", "bn_stats": "as_saved", "num_classes": num_classes,
-                                "performance": score(arch, padding, seed) if epoch else 0.1, "performance_metric": metric,
+                                "performance": score(arch, padding, seed) if epoch else 0.1,
+                                "performance_metric": metric,
                             })
     return pd.DataFrame(rows)

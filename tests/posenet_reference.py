@@ -41,7 +41,8 @@ class PEM(nn.Module):
         return F.interpolate(y, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
 
 
-def train_pem(train: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, seed: int, device: torch.device | str = "cpu") -> tuple[PEM, float]:
+def train_pem(train: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, seed: int,
+              device: torch.device | str = "cpu") -> tuple[PEM, float]:
     """One trial: a fresh PEM fitted to ``target``; returns it (eval mode) and the last epoch's loss."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -67,7 +68,8 @@ def train_pem(train: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, see
     return pem.eval(), loss_sum
 
 
-def evaluate(pem: PEM, data: FeatureCache, target: torch.Tensor, cfg: PosENetConfig, device: torch.device | str = "cpu") -> dict[str, float]:
+def evaluate(pem: PEM, data: FeatureCache, target: torch.Tensor, cfg: PosENetConfig,
+             device: torch.device | str = "cpu") -> dict[str, float]:
     """Mean per-image SPC and MAE (NaN kept: one undefined image makes the mean NaN)."""
     spc, mae = [], []
     target_cpu, target = target.cpu(), target.to(device)
@@ -82,12 +84,14 @@ def evaluate(pem: PEM, data: FeatureCache, target: torch.Tensor, cfg: PosENetCon
     return {"spc": float(spc_a.mean()), "mae": float(mae_a.mean()), "nan_images": int(np.isnan(spc_a).sum())}
 
 
-def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig, device: torch.device | str = "cpu") -> list[dict[str, Any]]:
+def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig,
+               device: torch.device | str = "cpu") -> list[dict[str, Any]]:
     """``cfg.trials`` independent PEMs on the same cached features."""
     target = make_target(cfg.target, cfg.input_size)
     rows = []
     for trial in range(cfg.trials):
         seed = trial_seed(cfg.seed, trial)
         pem, loss = train_pem(train, target, cfg, seed, device)
-        rows.append({"trial": trial, "seed": seed, "train_loss": loss, **evaluate(pem, evaluation, target, cfg, device)})
+        rows.append({"trial": trial, "seed": seed, "train_loss": loss,
+                     **evaluate(pem, evaluation, target, cfg, device)})
     return rows

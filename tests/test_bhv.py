@@ -106,7 +106,8 @@ def test_original_split_is_the_first_training_images(background):
     assert torch.equal(d.similar[0], x[:200]) and torch.equal(d.similar[1], y[:200])
     sim, dis = d.similar[0], d.dissimilar[0]
     assert torch.equal(d.dissimilar[1], d.similar[1])
-    assert torch.equal(dis[0::2], torch.roll(sim[0::2], 16, dims=-2)) and torch.equal(dis[1::2], torch.roll(sim[1::2], -16, dims=-2))
+    assert (torch.equal(dis[0::2], torch.roll(sim[0::2], 16, dims=-2))
+            and torch.equal(dis[1::2], torch.roll(sim[1::2], -16, dims=-2)))
     pool = sample_layout(300, 0, "train")  # n_train is the largest: the training set is one draw of the train stream
     assert torch.equal(d.dissimilar[0], render(dissimilar(pool.head(200)), background))
     ind = make_splits(300, 120, 200, 5, background, seed=0, split="independent")
@@ -269,11 +270,14 @@ def test_run_variant_repeats_exactly_and_reports_every_trial():
     """Each trial's numbers are its own network's: the test retrains trial t (seed 1000 * seed + t,
     the same data) and recomputes both accuracies and the inconsistency from their definitions."""
     torch.set_num_threads(1)
-    cfg = BHVConfig(trials=2, epochs=2, patience=1, n_train=100, n_val=50, n_test=50, n_trajectories=6, batch_size=50, seed=3)
+    cfg = BHVConfig(trials=2, epochs=2, patience=1, n_train=100, n_val=50, n_test=50, n_trajectories=6, batch_size=50,
+                    seed=3)
     a = run_variant("zeros", "full", "grey", cfg)
     strip = lambda r: [{k: v for k, v in t.items() if k != "seconds"} for t in r["trials"]]  # noqa: E731
     assert strip(run_variant("zeros", "full", "grey", cfg)) == strip(a)
-    assert (a["split"], a["padding"], a["conv_type"], a["background"], a["config"]) == ("independent", "zeros", "full", "grey", asdict(cfg))
+    assert ((a["split"], a["padding"], a["conv_type"], a["background"], a["config"])
+            == ("independent", "zeros", "full", "grey", asdict(cfg)))
+
     assert [(t["trial"], t["init_seed"]) for t in a["trials"]] == [(0, 3000), (1, 3001)]
     assert json.loads(json.dumps(a, allow_nan=False)) == a  # the job's JSON: plain, finite numbers
     data = make_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.n_trajectories, "grey", seed=3)
@@ -284,7 +288,8 @@ def test_run_variant_repeats_exactly_and_reports_every_trial():
         with torch.no_grad():
             model.eval()
             switched = [bool((model(traj).argmax(1) != model(traj[:1]).argmax(1)).any()) for traj in data.trajectories]
-            assert (t["similar"], t["dissimilar"]) == (accuracy(model, *data.similar), accuracy(model, *data.dissimilar))
+            assert (t["similar"], t["dissimilar"]) == (accuracy(model, *data.similar),
+                                                       accuracy(model, *data.dissimilar))
         assert t["inconsistency"] == 100.0 * sum(switched) / cfg.n_trajectories
         assert t["diff"] == t["dissimilar"] - t["similar"]
         assert 0 <= t["similar"] <= 100 and 0 <= t["dissimilar"] <= 100 and 0 <= t["inconsistency"] <= 100
@@ -295,7 +300,8 @@ def test_run_variant_repeats_exactly_and_reports_every_trial():
 
 def test_run_variant_repeats_exactly_per_split_and_records_it():
     torch.set_num_threads(1)
-    cfg = BHVConfig(trials=1, epochs=2, patience=1, n_train=100, n_val=50, n_test=50, n_trajectories=4, batch_size=50, seed=1)
+    cfg = BHVConfig(trials=1, epochs=2, patience=1, n_train=100, n_val=50, n_test=50, n_trajectories=4, batch_size=50,
+                    seed=1)
     strip = lambda r: [{k: v for k, v in t.items() if k != "seconds"} for t in r["trials"]]  # noqa: E731
     runs = {s: run_variant("none", "valid", "black", cfg, split=s) for s in PROTOCOLS}
     for split, r in runs.items():
@@ -347,10 +353,13 @@ def test_micro_dag_builds_table1_and_fig3(tmp_path):
     rows = (r / "tables/table1.csv").read_text().splitlines()
     assert rows[0].startswith("split,padding,conv_type,fconv,")
     assert [row.split(",")[:3] for row in rows[1:]] == [  # (zeros full, none valid) per split, original first
-        ["original", "zeros", "full"], ["original", "none", "valid"], ["independent", "zeros", "full"], ["independent", "none", "valid"]]
+        ["original", "zeros", "full"], ["original", "none", "valid"], ["independent", "zeros", "full"],
+        ["independent", "none", "valid"]]
     assert (r / "figures/fig3_bhv_samples.png").stat().st_size > 0
     for split in ("original", "independent"):
-        assert len(list((r / "logs/bhv" / split).glob("*.log"))) == len(list((r / "benchmarks/bhv" / split).glob("*.tsv"))) == 2
+        assert (len(list((r / "logs/bhv" / split).glob("*.log")))
+                == len(list((r / "benchmarks/bhv" / split).glob("*.tsv"))) == 2)
+
         for bg in ("black", "grey"):
             job = json.loads((r / "bhv" / split / bg / "zeros_full.json").read_text())
             assert (job["split"], job["background"]) == (split, bg)

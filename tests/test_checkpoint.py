@@ -54,7 +54,9 @@ def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(tmp_path):
     torch.load(crafted, weights_only=False)  # what an unsafe loader would do: the payload runs
     assert marker.exists()
     marker.unlink()
-    refused = "it holds Python objects beyond tensors and plain data, GLOBAL getattr; they are refused: loading them could run code"
+    refused = ("it holds Python objects beyond tensors and plain data, GLOBAL getattr; they are refused: "
+               "loading them could run code")
+
     with pytest.raises(ValueError, match=f"checkpoint {crafted}: cannot be read .{refused}"):
         load_checkpoint(crafted)
     assert not marker.exists()
@@ -68,6 +70,7 @@ def test_a_training_state_that_would_run_code_is_refused_and_runs_nothing(tmp_pa
     torch.save({"config": {}, "epoch": 1, "payload": _RunsCode(marker)}, state)
     cfg = TrainConfig(arch="vgg19", padding="zeros", seed=0, width=0.125, epochs=1, batch_size=8)
     data = ObjectShapes(8, 32, 10, seed=0)
-    with pytest.raises(ValueError, match=f"training state {state} cannot be read; delete it to restart .it holds Python objects"):
+    with pytest.raises(ValueError,
+                       match=f"training state {state} cannot be read; delete it to restart .it holds Python objects"):
         train(cfg, data, data, tmp_path / "out", state)
     assert not marker.exists()

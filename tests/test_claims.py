@@ -70,7 +70,8 @@ def test_undefined_snr_is_left_out_never_read_as_zero():
 def test_training_claims_only_where_the_papers_own_number_rises():
     ids = set(table(frame(growing, archs=("vgg16", "efficientnet_b0"), paddings=("zeros", "randn")))["id"])
     assert paper_value("vgg16", "zeros", "trained", "mae_ppp") < paper_value("vgg16", "zeros", "init", "mae_ppp")
-    assert "train-mae/vgg16/zeros" not in ids and "train-mae/efficientnet_b0/randn" not in ids  # MAE-PPP falls in the paper
+    # MAE-PPP falls in the paper
+    assert "train-mae/vgg16/zeros" not in ids and "train-mae/efficientnet_b0/randn" not in ids
     assert {"train-snr/vgg16/zeros", "train-snr/efficientnet_b0/randn", "train-mae/vgg16/randn"} <= ids
     assert not any(i.endswith("/none") for i in ids if i.startswith("train"))
 
@@ -90,9 +91,11 @@ def test_learned_is_per_padding_with_a_bar_an_undertrained_model_misses():
 
 
 def test_efficientnet_that_did_not_learn_is_not_testable_with_its_accuracy():
-    df = frame(growing, archs=("vgg19", "efficientnet_b0"), performance=lambda a, p, s: 0.12 if a == "efficientnet_b0" else 0.9)
+    df = frame(growing, archs=("vgg19", "efficientnet_b0"),
+               performance=lambda a, p, s: 0.12 if a == "efficientnet_b0" else 0.9)
     t = table(df)
-    effnet = t[t["id"].str.contains("efficientnet_b0") & ~t["id"].str.startswith("spread") & ~t["id"].str.contains("reflect|replicate|randn")]
+    effnet = t[t["id"].str.contains("efficientnet_b0") & ~t["id"].str.startswith("spread")
+               & ~t["id"].str.contains("reflect|replicate|randn")]
     assert len(effnet) == 6 and set(effnet["verdict"]) == {"not testable at this scale"}
     assert effnet["why"].str.contains("top-1 12 % < 50 %").all()
     assert t.loc["train-snr/vgg19/zeros", "verdict"] == "holds"
@@ -107,7 +110,8 @@ def test_vgg_init_zero_uses_the_metrics_zero_ppp_test():
     small = frame(lambda a, p, s, e: 1.0 if p == "zeros" else 5e-4)
     small["zero_ppp"] = small["mae_ppp"] <= ZERO_PPP_REL * small["mean_abs"]
     r = row(small, "vgg-init-zero/vgg19")
-    assert r["verdict"] == "does not hold" and "circular 0/2 seeds zero" in r["ours"] and f"{ZERO_PPP_REL:g} x mean|A|" in r["claim"]
+    assert (r["verdict"] == "does not hold" and "circular 0/2 seeds zero" in r["ours"]
+            and f"{ZERO_PPP_REL:g} x mean|A|" in r["claim"])
     zero = frame(lambda a, p, s, e: 1.0 if p == "zeros" else 0.0)
     assert row(zero, "vgg-init-zero/vgg19")["verdict"] == "holds"
     assert row(frame(growing, paddings=("zeros", "none")), "vgg-init-zero/vgg19")["verdict"] == "not run"
@@ -116,7 +120,8 @@ def test_vgg_init_zero_uses_the_metrics_zero_ppp_test():
 
 def test_spread_claim_compares_ppp_and_posenet_dominance():
     df = frame(lambda a, p, s, e: (1.0 if p == "zeros" else 0.5) + 0.01 * s)
-    noisy = pd.DataFrame([{"arch": "vgg19", "padding": p, "seed": s, "epoch": 4, "trial": t, "spc": (-1) ** t * 0.3 + 0.01 * (p == "zeros")}
+    noisy = pd.DataFrame([{"arch": "vgg19", "padding": p, "seed": s, "epoch": 4, "trial": t,
+                           "spc": (-1) ** t * 0.3 + 0.01 * (p == "zeros")}
                           for p in ("zeros", "circular") for s in (0, 1) for t in (0, 1)])
     assert row(df, "spread/vgg19", posenet=noisy)["verdict"] == "holds"
     quiet = noisy.assign(spc=lambda d: (d["padding"] == "zeros") * 1.0 + 0.001 * d["trial"])
@@ -132,7 +137,8 @@ def test_none_claim_and_the_papers_posenet_numbers_quoted():
     r = row(frame(growing), "none")
     assert r["verdict"] == "not run"
     # old text: "up to 0.2 +- 0.3"; the paper prints these
-    assert "vgg19 0.000 ± 0.091 -> 0.001 ± 0.220" in r["paper"] and "0.003 ± 0.252" in r["paper"] and "up to" not in r["paper"]
+    assert ("vgg19 0.000 ± 0.091 -> 0.001 ± 0.220" in r["paper"] and "0.003 ± 0.252" in r["paper"]
+            and "up to" not in r["paper"])
 
 
 def test_sections_follow_the_paper():
@@ -222,7 +228,8 @@ def test_a_verdict_that_depends_on_the_reading_is_shown_under_every_reading():
 def test_a_verdict_that_depends_on_the_size_is_shown_at_every_size():
     df = frame(lambda a, p, s, e, size: 0.1 + (e if size == 224 else -e) * 0.01 + 1, sizes=(224, 64))
     r = row(df, "train-mae/vgg19/zeros")
-    assert r["verdict"] == "holds" and r["size"] == 224 and r["snr_ppp@224"] == "holds" and r["snr_ppp@64"] == "does not hold"
+    assert (r["verdict"] == "holds" and r["size"] == 224 and r["snr_ppp@224"] == "holds"
+            and r["snr_ppp@64"] == "does not hold")
     at64 = row(df, "train-mae/vgg19/zeros", primary_size=64)
     assert at64["verdict"] == "does not hold" and at64["size"] == 64
 
@@ -237,11 +244,13 @@ def test_missing_archs_and_paddings_are_not_run():
 
 
 def bhv_row(verdict="holds"):
-    return claim_row("bhv/x", "3.2, Table 1", "BHV claim", "A sentence.", "p", "mean|A| o", "BHV reading", NA, verdict, NA, "w")
+    return claim_row("bhv/x", "3.2, Table 1", "BHV claim", "A sentence.", "p", "mean|A| o", "BHV reading", NA, verdict,
+                     NA, "w")
 
 
 def test_renderings_state_the_scale_once_and_escape():
-    t = claims_table(frame(growing, archs=("vgg19", "resnet50"), paddings=("zeros", "circular", "none")), SCALE, None, [bhv_row()])
+    t = claims_table(frame(growing, archs=("vgg19", "resnet50"), paddings=("zeros", "circular", "none")), SCALE, None,
+                     [bhv_row()])
     md = claims_markdown(t, "Run: x.")
     assert md.count("\n| ") == len(t) + 1 and md.count("Run: x.") == 1 and "mean\\|A\\| o" in md
     rst = claims_rst(t, "Intro {{ x }}", "Run: {x} y_z.")
@@ -249,7 +258,8 @@ def test_renderings_state_the_scale_once_and_escape():
     assert "csv-table" in body and "{" not in body and "mean\\|A\\| o" in body and "y\\_z" in body
     assert ':header: "id", "verdict", "ours", "paper"' in body and body.count('\n   "') == len(t)
     tex = claims_latex(t, "Primary reading snr_ppp.")
-    assert tex.count(r"\\") >= len(t) + 1 and tex.count(f"% Scale: {SCALE}") == 1 and "% Primary reading snr_ppp." in tex
+    assert (tex.count(r"\\") >= len(t) + 1 and tex.count(f"% Scale: {SCALE}") == 1
+            and "% Primary reading snr_ppp." in tex)
 
 
 def test_unknown_verdict_is_refused():
@@ -272,7 +282,9 @@ def test_verdict_matrix_cells_outline_and_reasons():
     i = list(t["id"]).index("train-snr/vgg19/zeros")
     assert codes.shape == (len(t), 2 * len(SNR_READINGS)) and order[codes[i, 0]] == "holds"
     j = list(t["id"]).index("train-snr/vgg19/circular")
-    assert order[codes[j, 0]] == "not testable at this scale" and order[codes[-1, columns.index("snr_chw@224")]] == "does not hold"
+    assert (order[codes[j, 0]] == "not testable at this scale"
+            and order[codes[-1, columns.index("snr_chw@224")]] == "does not hold")
+
     assert order[codes[-1, 0]] == NA
     notes = row_notes(t, t.attrs["reasons"])
     assert "did not learn: top-1 30 % < 50 %" in notes[j] and notes[i] == ""
@@ -303,10 +315,11 @@ def test_verdict_line_sums_up_the_central_claim(tmp_path):
     df.loc[(df["arch"] == "resnet50") & (df["padding"] == "circular") & (df["epoch"] == 4), "snr_chw"] = 0.0
     claims_table(df, SCALE, primary_reading="snr_chw").to_csv(tmp_path / "claims.csv", index=False)
     line = verdict_line(tmp_path)
-    assert line.startswith(f"**{tmp_path.name}**: SNR-PPP trained > init (Sec 4.1) under the primary reading snr_chw at 224 px: "
-                           "3 holds, 1 does not hold, 6 not run of 10 (arch, padding) cells.")
+    assert line.startswith(f"**{tmp_path.name}**: SNR-PPP trained > init (Sec 4.1) under the primary reading snr_chw "
+                           "at 224 px: 3 holds, 1 does not hold, 6 not run of 10 (arch, padding) cells.")
     assert "resnet50/circular does not hold (" in line and "vgg16" not in line  # the sentence names VGG19 and ResNet50
     assert "vgg19/reflect" not in line  # a padding the run lacks is counted, not listed
-    assert "same verdict in 100 of 110 cells" in line  # resnet50/circular: snr_chw@64 agrees, the 10 other readings hold
+    # resnet50/circular: snr_chw@64 agrees, the 10 other readings hold
+    assert "same verdict in 100 of 110 cells" in line
     pd.DataFrame({"claim": ["c"], "verdict": ["holds"]}).to_csv(tmp_path / "claims.csv", index=False)
     assert "predates claim ids" in verdict_line(tmp_path)

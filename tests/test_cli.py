@@ -31,8 +31,8 @@ def test_measure_with_checkpoint_writes_json(image_dir, tmp_path):
     ckpt = tmp_path / "vgg.pt"
     save_checkpoint(ckpt, model, epoch=3)
     out = tmp_path / "m" / "metrics.json"
-    proc = run("measure", "--arch", "vgg19", "--padding", "reflect", "--checkpoint", str(ckpt), "--images", str(image_dir),
-               "--input-size", "64", "--out", str(out))
+    proc = run("measure", "--arch", "vgg19", "--padding", "reflect", "--checkpoint", str(ckpt),
+               "--images", str(image_dir), "--input-size", "64", "--out", str(out))
     assert "block5" in proc.stdout
     payload = json.loads(out.read_text())
     assert list(payload["layers"]) == ["block2", "block3", "block4", "block5"]
@@ -43,7 +43,8 @@ def test_measure_with_checkpoint_writes_json(image_dir, tmp_path):
 def test_wrong_arch_checkpoint_is_named(image_dir, tmp_path):
     ckpt = tmp_path / "resnet.pt"
     save_checkpoint(ckpt, small_model("resnet50"))
-    proc = run("measure", "--arch", "vgg19", "--checkpoint", str(ckpt), "--images", str(image_dir), "--input-size", "64", check=False)
+    proc = run("measure", "--arch", "vgg19", "--checkpoint", str(ckpt), "--images", str(image_dir),
+               "--input-size", "64", check=False)
     assert proc.returncode == 2 and "resnet.pt holds a resnet50 but the model is a vgg19" in proc.stderr
 
 
@@ -51,12 +52,15 @@ def test_truncated_checkpoint_is_named(image_dir, tmp_path):
     ckpt = tmp_path / "cut.pt"
     save_checkpoint(ckpt, small_model("vgg19"))
     ckpt.write_bytes(ckpt.read_bytes()[:1000])
-    proc = run("measure", "--arch", "vgg19", "--width", "0.125", "--checkpoint", str(ckpt), "--images", str(image_dir), "--input-size", "64", check=False)
+    proc = run("measure", "--arch", "vgg19", "--width", "0.125", "--checkpoint", str(ckpt), "--images", str(image_dir),
+               "--input-size", "64", check=False)
     assert proc.returncode == 2 and "cut.pt: cannot be read" in proc.stderr
 
 
 def test_images_too_small_for_the_big_crop(image_dir):
-    proc = run("measure", "--arch", "efficientnet_b0", "--width", "0.25", "--images", str(image_dir), "--input-size", "64", check=False)
+    proc = run("measure", "--arch", "efficientnet_b0", "--width", "0.25", "--images", str(image_dir),
+               "--input-size", "64", check=False)
+
     assert proc.returncode == 2 and "tile_0.png is 320x320 px but the big crop needs at least" in proc.stderr
 
 
@@ -81,13 +85,15 @@ def test_measure_torchvision_with_a_weights_file(tmp_path):
     assert "c4" in proc.stdout
     payload = json.loads(json_path.read_text())
     assert list(payload["layers"]) == ["c3", "c4"] and payload["layers"]["c3"]["n_images"] == 2
-    assert payload["config"] == {"arch": "resnet18", "padding": "circular", "source": "torchvision:resnet18", "weights": str(weights)}
+    assert payload["config"] == {"arch": "resnet18", "padding": "circular", "source": "torchvision:resnet18",
+                                 "weights": str(weights)}
 
 
 def test_module_factory_and_flag_errors(tmp_path):
     (tmp_path / "mynet.py").write_text(
         "from torch import nn\n\ndef build():\n"
-        "    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, padding=1))\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, stride=2, "
+        "padding=1))\n"
     )
     proc = subprocess.run([sys.executable, "-m", "pppcore", "align", "--module", "mynet:build", "--input-size", "32"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)

@@ -67,7 +67,8 @@ def test_train_config_defaults_are_the_schema_defaults():
     "call,message",
     [
         (lambda: PosENetConfig.from_config({"trails": 2}), "posenet: unknown key(s) trails; allowed: target, trials,"),
-        (lambda: BHVConfig.from_config({"trials": 2, "epoch": 3}), "bhv: unknown key(s) epoch; allowed: trials, epochs,"),
+        (lambda: BHVConfig.from_config({"trials": 2, "epoch": 3}),
+         "bhv: unknown key(s) epoch; allowed: trials, epochs,"),
         (lambda: TrainConfig.from_config("vgg19", "zeros", 0, {"widht": 0.5}, {}),
          "train.archs.*: unknown key(s) widht; allowed: width, task,"),
         (lambda: TrainConfig.from_config("vgg19", "zeros", 0, {}, {"learning_rate": 0.1}),
@@ -110,7 +111,8 @@ def test_arch_lr_overrides_the_recipe_and_grid_keys_stay_out():
 
 
 def test_recipe_and_data_reach_the_job_complete():
-    cfg = TrainConfig.from_config("vgg16", "zeros", 0, {"task": "saliency"}, {"image_size": 48, "n_train": 9}, {"source": "duts", "root": "d"})
+    cfg = TrainConfig.from_config("vgg16", "zeros", 0, {"task": "saliency"}, {"image_size": 48, "n_train": 9},
+                                  {"source": "duts", "root": "d"})
     assert (cfg.task, cfg.image_size, cfg.n_train, cfg.n_val) == ("saliency", 48, 9, defaults("train")["n_val"])
     assert cfg.data.record() == {"source": "duts", "root": "d"} and cfg.data.task == "saliency"
     with pytest.raises(ValueError, match="the data are of task 'classification', the arch's task is 'saliency'"):
@@ -120,16 +122,22 @@ def test_recipe_and_data_reach_the_job_complete():
 
 
 def test_ppp_bn_stats_has_one_form_from_yaml_to_calibration():
-    train = {"image_size": 48, "archs": {"vgg16": {"task": "saliency"}, "vgg19": {}}, "data": {"saliency": {"source": "duts", "root": "d"}}}
-    ppp_defaults = {f.name: f.default for f in dataclasses.fields(PPPConfig) if f.name != "input_sizes" and f.name in defaults("ppp")}
+    train = {"image_size": 48, "archs": {"vgg16": {"task": "saliency"}, "vgg19": {}},
+             "data": {"saliency": {"source": "duts", "root": "d"}}}
+    ppp_defaults = {f.name: f.default for f in dataclasses.fields(PPPConfig)
+                    if f.name != "input_sizes" and f.name in defaults("ppp")}
+
     assert ppp_defaults == {k: defaults("ppp")[k] for k in ("max_images", "batch_size", "bn_stats")}
     plain = PPPConfig.from_config({"max_images": 3}, train, "vgg19")
     assert (plain.bn_stats, plain.calibration, plain.input_sizes) == ("as_saved", None, (224, 48))
     assert plain.params() == {"input_sizes": [224, 48], "max_images": 3, "batch_size": defaults("ppp")["batch_size"]}
-    sod = PPPConfig.from_config({"bn_stats": "calibrated", "calibration_images": 5, "input_sizes": [64]}, train, "vgg16")
+    sod = PPPConfig.from_config({"bn_stats": "calibrated", "calibration_images": 5, "input_sizes": [64]},
+                                train, "vgg16")
+
     assert sod.bn_stats == "calibrated" and sod.input_sizes == (64,)
     assert (sod.calibration.images, sod.calibration.image_size, sod.calibration.data.task) == (5, 48, "saliency")
-    assert sod.params()["calibration"] == {"images": 5, "task": "saliency", "data": {"source": "duts", "root": "d"}, "image_size": 48}
+    assert sod.params()["calibration"] == {"images": 5, "task": "saliency", "data": {"source": "duts", "root": "d"},
+                                           "image_size": 48}
     with pytest.raises(ValueError, match="ppp.bn_stats must be one of as_saved, calibrated"):
         PPPConfig((224,), bn_stats="fresh")
     with pytest.raises(ValueError, match="a calibration goes with calibrated only"):
@@ -157,8 +165,10 @@ def test_paper_config_external_example_is_valid():
     start = lines.index("# external:")
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("#")), len(lines))
     example = yaml.safe_load("\n".join(line[2:] for line in lines[start:end]))
-    assert [e["name"] for e in example["external"]][:3] == ["resnet50_imagenet", "vgg19_bn_imagenet", "efficientnet_b0_imagenet"]
+    assert [e["name"] for e in example["external"]][:3] == ["resnet50_imagenet", "vgg19_bn_imagenet",
+                                                            "efficientnet_b0_imagenet"]
     validator = Draft202012Validator(schema()["properties"]["external"])
     assert list(validator.iter_errors(example["external"])) == []
-    bad = [{"name": "x", "torchvision": "resnet50", "module": "a:b"}, {"name": "y", "torchvision": "resnet50", "padding": "none"}]
+    bad = [{"name": "x", "torchvision": "resnet50", "module": "a:b"},
+           {"name": "y", "torchvision": "resnet50", "padding": "none"}]
     assert len(list(validator.iter_errors(bad))) == 2

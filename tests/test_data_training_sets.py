@@ -53,7 +53,8 @@ def test_imagefolder_labels_sizes_and_center_crop(tmp_path):
     assert train[0][0][1].mean() > 0.9  # the JPEG's green survives
     val = ImageFolderClassification(tmp_path, "val", 32, classes=train.classes)
     assert len(val) == 2
-    sets = training_sets(DataConfig.from_config("classification", {"source": "imagefolder", "root": str(tmp_path)}), 32, 1, 1)
+    sets = training_sets(DataConfig.from_config("classification", {"source": "imagefolder", "root": str(tmp_path)}),
+                         32, 1, 1)
     assert sets[2] == 2 and len(sets[0]) == 3 and len(sets[1]) == 2
 
 
@@ -65,7 +66,8 @@ def test_imagefolder_errors_name_the_folder_or_file(tmp_path):
         ImageFolderClassification(tmp_path, "train", 32)
     save(tmp_path / "train" / "empty_class" / "ok.png", solid(8, 8, (0, 0, 0)))
     save(tmp_path / "val" / "other" / "ok.png", solid(8, 8, (0, 0, 0)))
-    with pytest.raises(ValueError, match=r"differ from the training split's \(missing \['empty_class'\], extra \['other'\]\)"):
+    with pytest.raises(ValueError,
+                       match=r"differ from the training split's \(missing \['empty_class'\], extra \['other'\]\)"):
         ImageFolderClassification(tmp_path, "val", 32, classes=["empty_class"])
     (tmp_path / "train" / "empty_class" / "broken.png").write_bytes(b"not a png")
     data = ImageFolderClassification(tmp_path, "train", 32)
@@ -98,7 +100,9 @@ def test_duts_pairs_images_with_binary_masks(tmp_path):
     assert m[0, 16, 16] == 1 and m[0, 0, 0] == 0 and m[0, 28, 16] == 0 and m[0, 16, 30] == 0
     assert abs(float(m.mean()) - (15 * 20) / (30 * 40)) < 0.05
     assert x[0][m[0] > 0].mean() > 0.9 and x[2][m[0] > 0].mean() < 0.2
-    train, val, n = training_sets(DataConfig.from_config("saliency", {"source": "duts", "root": str(tmp_path)}), 32, 1, 1)
+    train, val, n = training_sets(DataConfig.from_config("saliency", {"source": "duts", "root": str(tmp_path)}),
+                                  32, 1, 1)
+
     assert (len(train), len(val), n) == (3, 2, 1)
 
 
@@ -108,7 +112,9 @@ def test_duts_errors_name_the_folder_or_file(tmp_path):
     write_duts(tmp_path, "DUTS-TR", 7)
     for i in (2, 4):
         (tmp_path / "DUTS-TR" / "DUTS-TR-Mask" / f"ILSVRC_{i:03d}.png").unlink()
-    with pytest.raises(FileNotFoundError, match=r"2 image\(s\) of .*DUTS-TR-Image have no mask in .*DUTS-TR-Mask: ILSVRC_002.jpg, ILSVRC_004.jpg"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"2 image\(s\) of .*DUTS-TR-Image have no mask in .*DUTS-TR-Mask: ILSVRC_002.jpg, "
+                             r"ILSVRC_004.jpg"):
         DUTS(tmp_path, "DUTS-TR", 32)
     save(tmp_path / "DUTS-TR" / "DUTS-TR-Mask" / "ILSVRC_002.png", np.zeros((10, 10), dtype=np.uint8))
     save(tmp_path / "DUTS-TR" / "DUTS-TR-Mask" / "ILSVRC_004.png", np.zeros((30, 40), dtype=np.uint8))

@@ -74,7 +74,8 @@ def test_the_readmes_cli_line_parses():
 
 
 def test_configuration_pages_match_the_schema():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "config_doc.py"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "config_doc.py"), "--check"], capture_output=True,
+                          text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -90,8 +91,8 @@ def test_every_schema_key_is_on_the_configuration_page():
 @pytest.mark.slow
 def test_dry_run_job_counts_match_the_committed_csv():
     """benchmarks/results/dry_run_jobs.csv (which the docs quote) is what today's dry runs plan."""
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dry_run_jobs.py"), "--check"], capture_output=True, text=True,
-                          timeout=900)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dry_run_jobs.py"), "--check"],
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
 
 
@@ -118,7 +119,8 @@ def test_docs_site_builds_strict(tmp_path):
     """mkdocs build --strict: no warning, no broken link (needs the [docs] extra)."""
     for module in ("mkdocs", "material", "mkdocstrings"):
         pytest.importorskip(module)
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+                          cwd=ROOT, capture_output=True,
+ text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "index.html").exists()

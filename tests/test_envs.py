@@ -34,10 +34,14 @@ PYPI_TO_CONDA = {"torch": "pytorch", "matplotlib": "matplotlib-base", "snakemake
 
 def env_specs(path: Path) -> dict[str, MatchSpec]:
     doc = yaml.safe_load(path.read_text())
-    assert isinstance(doc, dict) and doc.get("channels", [None])[0] == "conda-forge", f"{path}: channels must start with conda-forge"
+    assert isinstance(doc, dict) and doc.get("channels", [None])[0] == "conda-forge", (
+        f"{path}: channels must start with conda-forge"
+    )
     specs = {}
     for dep in doc["dependencies"]:
-        assert isinstance(dep, str), f"{path}: only conda packages here (pppcore comes from the post-deploy script), got {dep!r}"
+        assert isinstance(dep, str), (
+            f"{path}: only conda packages here (pppcore comes from the post-deploy script), got {dep!r}"
+        )
         spec = MatchSpec(dep)
         specs[spec.name.normalized] = spec
     return specs
@@ -122,7 +126,9 @@ def test_env_parses_and_floors_match_pyproject(env):
     floors = {PYPI_TO_CONDA.get(r.name, r.name): str(r.specifier) for r in runtime_requirements()}
     for name, spec in specs.items():
         if name in floors:
-            assert str(spec.version) == floors[name], f"{env.name}: {name} {spec.version} but pyproject.toml says {floors[name]}"
+            assert str(spec.version) == floors[name], (
+                f"{env.name}: {name} {spec.version} but pyproject.toml says {floors[name]}"
+            )
     python = str(specs["python"].version).rstrip(".*")
     requires = Requirement(f"python{pyproject()['requires-python']}").specifier
     assert Version(python) in requires, f"{env.name}: python {python} outside pyproject's requires-python {requires}"
@@ -138,7 +144,9 @@ def test_local_envs_carry_no_build_pin_and_torch_holds_every_runtime_dependency(
         specs = env_specs(ROOT / "envs" / f"{name}.yaml")
         assert [str(s) for s in specs.values() if s.build is not None] == [], f"{name}.yaml pins a build"
     specs = env_specs(ROOT / "envs" / "torch.yaml")
-    needed = {PYPI_TO_CONDA.get(r.name, r.name) for r in runtime_requirements() if not r.name.startswith("snakemake")}  # the driver's
+    needed = {PYPI_TO_CONDA.get(r.name, r.name) for r in runtime_requirements()
+              if not r.name.startswith("snakemake")}  # the driver's
+
     assert needed <= specs.keys(), needed - specs.keys()
 
 
@@ -159,12 +167,15 @@ def test_the_slurm_profile_selects_the_cuda_env():
 
 @pytest.mark.parametrize("conda_torch", ["auto", "cuda"])
 def test_every_rule_has_an_env_that_covers_its_script(conda_torch):
-    listed = subprocess.run([sys.executable, "-m", "snakemake", "--list-rules", "--workflow-profile", "none"], cwd=ROOT, capture_output=True, text=True)
+    listed = subprocess.run([sys.executable, "-m", "snakemake", "--list-rules", "--workflow-profile", "none"], cwd=ROOT,
+                            capture_output=True, text=True)
     assert listed.returncode == 0, listed.stderr[-2000:]
     rules = rule_envs(conda_torch)
     assert rules["train"][0] == torch_envs()[conda_torch] and rules["fig5"][0] == "../envs/plot.yaml"
     targets = {"all", "central"}  # the Snakefile's target rules: inputs only, no script or env
-    assert set(listed.stdout.split()) - targets == rules.keys(), "rules/*.smk parse disagrees with snakemake --list-rules"
+    assert set(listed.stdout.split()) - targets == rules.keys(), (
+        "rules/*.smk parse disagrees with snakemake --list-rules"
+    )
     for rule, (conda, script) in rules.items():
         assert conda, f"rule {rule} declares no conda env"
         env = (ROOT / "rules" / conda).resolve()
@@ -173,7 +184,10 @@ def test_every_rule_has_an_env_that_covers_its_script(conda_torch):
             have = env_specs(env).keys()
             for module in third_party_imports((ROOT / "rules" / script).resolve()):
                 assert module in CONDA_NAME, f"{script} imports {module}: add its conda name to CONDA_NAME and an env"
-                assert CONDA_NAME[module] in have, f"rule {rule}: {script} needs {module} but {env.name} lacks {CONDA_NAME[module]}"
+                assert CONDA_NAME[module] in have, (
+                    f"rule {rule}: {script} needs {module} but {env.name} lacks {CONDA_NAME[module]}"
+                )
+
 
 
 def test_third_party_imports_follow_pppcore():
@@ -182,8 +196,10 @@ def test_third_party_imports_follow_pppcore():
     assert {"matplotlib", "pandas", "torch"} <= found
 
 
-@pytest.mark.parametrize("args", [(), ("--sdm", "conda"), ("--sdm", "conda", "--profile", "profiles/slurm")], ids=["plain", "sdm-conda", "slurm-profile"])
+@pytest.mark.parametrize("args", [(), ("--sdm", "conda"), ("--sdm", "conda", "--profile", "profiles/slurm")],
+                         ids=["plain", "sdm-conda", "slurm-profile"])
 def test_lint_is_clean(args):
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint", *args, "--workflow-profile", "none"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint", *args, "--workflow-profile", "none"], cwd=ROOT,
+                          capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Lints for" not in out, out[-3000:]

@@ -144,7 +144,8 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
         )
         # GRES gpu needs one device file per unit; any character device will do for scheduling.
         files = ",".join(FAKE_GPU_FILES[: self.gpus])
-        (self.root / "gres.conf").write_text(f"NodeName={self.host} Name=gpu File={files} Count={self.gpus}\n" if self.gpus else "")
+        (self.root / "gres.conf").write_text(f"NodeName={self.host} Name=gpu File={files} Count={self.gpus}\n"
+                                             if self.gpus else "")
 
     # -- daemons -------------------------------------------------------------------------
     def _spawn(self, name: str, cmd: list[str], pidfile: Path) -> None:
@@ -165,7 +166,8 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
             except (OSError, ValueError, IndexError):
                 pass
             time.sleep(0.05)
-        raise ClusterUnavailable(f"{name} wrote no live pid to {pidfile} within {timeout:.0f} s; log: {self._log_tail(name)}")
+        raise ClusterUnavailable(f"{name} wrote no live pid to {pidfile} within {timeout:.0f} s; log: "
+                                 f"{self._log_tail(name)}")
 
     def _log_tail(self, name: str) -> str:
         log = self.root / ("munge/munged.log" if name == "munged" else f"{name}.log")
@@ -176,7 +178,8 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
 
     def start(self, timeout: float = 60) -> LocalCluster:
         if missing := missing_binaries():
-            raise ClusterUnavailable(f"SLURM/munge binaries not on PATH: {', '.join(missing)} (apt-get install slurmctld slurmd slurm-client munge)")
+            raise ClusterUnavailable(f"SLURM/munge binaries not on PATH: {', '.join(missing)} (apt-get install "
+                                     "slurmctld slurmd slurm-client munge)")
         try:
             pwd.getpwnam("munge")
         except KeyError as e:
@@ -197,7 +200,8 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
             self.linked = True
             self._spawn(
                 "munged",
-                ["runuser", "-u", "munge", "--", "munged", f"--socket={mdir}/munge.socket.2", f"--key-file={mdir}/munge.key",
+                ["runuser", "-u", "munge", "--", "munged", f"--socket={mdir}/munge.socket.2",
+                 f"--key-file={mdir}/munge.key",
                  f"--pid-file={mdir}/munged.pid", f"--log-file={mdir}/munged.log", f"--seed-file={mdir}/munged.seed"],
                 mdir / "munged.pid",
             )
@@ -220,14 +224,18 @@ PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE Sta
             if state in ("idle", "mix"):
                 return
             if state.startswith(("inval", "drain")):
-                reasons = [line for line in (self.root / "slurmctld.log").read_text().splitlines() if "state to" in line]
+                reasons = [line for line in (self.root / "slurmctld.log").read_text().splitlines()
+                           if "state to" in line]
+
                 raise ClusterUnavailable(f"node state {state!r}: {' | '.join(reasons)[-500:]}")
             time.sleep(0.2)
-        raise ClusterUnavailable(f"node not idle within {timeout:.0f} s (state {state!r}); slurmd log: {self._log_tail('slurmd')}")
+        raise ClusterUnavailable(f"node not idle within {timeout:.0f} s (state {state!r}); slurmd log: "
+                                 f"{self._log_tail('slurmd')}")
 
     def run(self, *cmd: str, timeout: float = 30) -> subprocess.CompletedProcess:
         """A SLURM client command against this cluster."""
-        return subprocess.run(["timeout", str(int(timeout)), *cmd], capture_output=True, text=True, env=self.env, timeout=timeout + 5)
+        return subprocess.run(["timeout", str(int(timeout)), *cmd], capture_output=True, text=True, env=self.env,
+                              timeout=timeout + 5)
 
     def stop(self, timeout: float = 20) -> None:
         """Cancel leftover jobs, then SIGTERM (SIGKILL after ``timeout``) what we started, last first."""

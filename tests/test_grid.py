@@ -17,7 +17,9 @@ from helpers import ROOT
 
 
 def test_grid_and_config_import_no_torch():
-    code = "import sys, pppcore.repro.grid, pppcore.repro.config; assert 'torch' not in sys.modules, sorted(sys.modules)"
+    code = ("import sys, pppcore.repro.grid, pppcore.repro.config; "
+            "assert 'torch' not in sys.modules, sorted(sys.modules)")
+
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
 
 
@@ -49,7 +51,8 @@ def test_bhv_nets():
     assert grid.bhv_nets(["zeros"], ["full"]) == [("zeros", "full")]
 
 
-@pytest.mark.parametrize("epochs,every,expected", [(90, 10, [0, *range(10, 91, 10)]), (3, 2, [0, 2, 3]), (4, 2, [0, 2, 4]),
+@pytest.mark.parametrize("epochs,every,expected",
+                         [(90, 10, [0, *range(10, 91, 10)]), (3, 2, [0, 2, 3]), (4, 2, [0, 2, 4]),
                                                    (1, 5, [0, 1])])
 def test_checkpoint_schedule(epochs, every, expected):
     assert grid.checkpoint_epochs(epochs, every) == expected
@@ -84,7 +87,8 @@ def test_the_workflow_declares_what_training_writes(tmp_path):
     torch.set_num_threads(1)
     common = _common({"train": {"epochs": 5, "ckpt_every": 2}, "measure_jobs": "per_run"})
     cfg = TrainConfig("vgg19", width=0.0625, epochs=5, ckpt_every=2, batch_size=16, image_size=32)
-    train(cfg, ObjectShapes(16, 32, seed=0), ObjectShapes(8, 32, seed=1), tmp_path, tmp_path / "state.pt", progress=False)
+    train(cfg, ObjectShapes(16, 32, seed=0), ObjectShapes(8, 32, seed=1), tmp_path, tmp_path / "state.pt",
+          progress=False)
     written = sorted(p.name for p in tmp_path.glob("epoch_*.pt"))
     assert written == [grid.epoch_name(e, ".pt") for e in common["ckpt_epochs"]()] == [
         "epoch_000.pt", "epoch_002.pt", "epoch_004.pt", "epoch_005.pt"]

@@ -20,7 +20,10 @@ def saliency_vgg16(batch_norm, seed=0, width=0.125):
 
 def weights_file(tmp_path, batch_norm=True, width=0.125, drop=None, add=None, nest=None):
     """A torchvision-format file (``features.*`` + a classifier) from a VGG16 of another seed."""
-    state = {k: v for k, v in build_model("vgg16", "zeros", num_classes=10, width=width, batch_norm=batch_norm, seed=7).state_dict().items() if k != drop}
+    state = {k: v
+             for k, v in build_model("vgg16", "zeros", num_classes=10, width=width, batch_norm=batch_norm,
+                                     seed=7).state_dict().items()
+             if k != drop}
     if add:
         state[add] = torch.zeros(3)
     path = tmp_path / "vgg16.pth"
@@ -39,11 +42,14 @@ def test_trunk_comes_from_the_file_and_the_head_keeps_its_init(tmp_path, batch_n
     model, fresh = saliency_vgg16(batch_norm), saliency_vgg16(batch_norm)
     meta = load_trunk(model, path, key=KEY)
     loaded = model.state_dict()
-    assert meta == {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "keys": len(trunk(state))}
-    assert trunk(loaded).keys() == trunk(state).keys() and all(torch.equal(loaded[k], v) for k, v in trunk(state).items())
+    assert meta == {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "keys": len(trunk(state))}
+    assert (trunk(loaded).keys() == trunk(state).keys()
+            and all(torch.equal(loaded[k], v) for k, v in trunk(state).items()))
     head = {k: v for k, v in fresh.state_dict().items() if not k.startswith("features.")}
     assert head and all(torch.equal(loaded[k], v) for k, v in head.items())
-    assert not torch.equal(fresh.state_dict()["features.0.weight"], loaded["features.0.weight"])  # another seed: really loaded
+    # another seed: really loaded
+    assert not torch.equal(fresh.state_dict()["features.0.weight"], loaded["features.0.weight"])
 
 
 def test_torchvision_vgg16_keys_fit_the_model():
@@ -51,7 +57,9 @@ def test_torchvision_vgg16_keys_fit_the_model():
     vgg = pytest.importorskip("torchvision.models.vgg")
     for batch_norm in (False, True):
         theirs = {k: v.shape for k, v in vgg.make_layers(vgg.cfgs["D"], batch_norm=batch_norm).state_dict().items()}
-        ours = {k: v.shape for k, v in trunk(build_model("vgg16", task="saliency", batch_norm=batch_norm).state_dict()).items()}
+        ours = {k: v.shape
+                for k, v in trunk(build_model("vgg16", task="saliency", batch_norm=batch_norm).state_dict()).items()}
+
         assert {f"features.{k}": s for k, s in theirs.items()} == ours
 
 
@@ -92,15 +100,17 @@ def test_wrong_width(tmp_path):
 def test_from_config_keeps_init_weights_out_of_the_model_options():
     entry = {"width": 0.125, "task": "saliency", "batch_norm": True, "init_weights": "vgg16.pth"}
     cfg = TrainConfig.from_config("vgg16", "zeros", 0, entry, RECIPE)
-    assert cfg.init_weights == "vgg16.pth" and "init_weights" not in cfg.model_kwargs and cfg.model_kwargs["batch_norm"] is True
+    assert (cfg.init_weights == "vgg16.pth" and "init_weights" not in cfg.model_kwargs
+            and cfg.model_kwargs["batch_norm"] is True)
+
     assert TrainConfig.from_config("vgg16", "zeros", 0, {"task": "saliency"}, RECIPE).init_weights is None
 
 
 def test_train_job_starts_from_the_file_and_records_it(tmp_path):
     torch.set_num_threads(1)
     path, state = weights_file(tmp_path, batch_norm=True)
-    cfg = TrainConfig("vgg16", width=0.125, epochs=1, batch_size=16, lr=0.05, task="saliency", model_kwargs={"batch_norm": True}, init_weights=str(path),
-                      n_train=32, n_val=8, image_size=48)
+    cfg = TrainConfig("vgg16", width=0.125, epochs=1, batch_size=16, lr=0.05, task="saliency",
+                      model_kwargs={"batch_norm": True}, init_weights=str(path), n_train=32, n_val=8, image_size=48)
     out, ckpts = tmp_path / "out", [tmp_path / "out" / f"epoch_{e:03d}.pt" for e in (0, 1)]
     out.mkdir()
     train_job(cfg, tmp_path / "state", ckpts, out / "log.csv")

@@ -63,7 +63,8 @@ def test_a_full_disk_fails_the_write_cleanly_and_the_retry_succeeds(tmp_path, mo
 
     target = tmp_path / f"out.{writer}"
     value = {"x": np.arange(1000.0)}
-    write = {"npz": lambda: write_npz(target, value), "torch": lambda: pio.torch_save({"x": torch.arange(1000.0)}, target),
+    write = {"npz": lambda: write_npz(target, value),
+             "torch": lambda: pio.torch_save({"x": torch.arange(1000.0)}, target),
              "json": lambda: pio.write_json(target, {"x": list(range(10))})}[writer]
     target.write_bytes(b"former")
     if writer == "npz":
@@ -96,12 +97,15 @@ def test_every_file_a_later_job_reads_refuses_a_truncated_copy_by_name(tmp_path)
     from pppcore.io import write_json
     from pppcore.repro import plots, table1, tables
 
-    files = {"ppp.json": lambda p: write_json(p, {"config": {"arch": "vgg19", "padding": "zeros"}, "layers": {"block5": {"mae_ppp": 0.5}}}),
+    files = {"ppp.json": lambda p: write_json(p, {"config": {"arch": "vgg19", "padding": "zeros"},
+                                                  "layers": {"block5": {"mae_ppp": 0.5}}}),
              "ppp.npz": lambda p: write_npz(p, {"block5/channel_mean": np.ones((4, 4), dtype=np.float32)}),
-             "bhv.json": lambda p: write_json(p, {"padding": "zeros", "conv_type": "full", "background": "black", "trials": [{"trial": 0}]}),
+             "bhv.json": lambda p: write_json(p, {"padding": "zeros", "conv_type": "full", "background": "black",
+                                                  "trials": [{"trial": 0}]}),
+
              "epoch_002.pt": lambda p: save_checkpoint(p, build_model("vgg19", "zeros", num_classes=10, width=0.125))}
-    readers = {"ppp.json": lambda p: tables.collect([p]), "ppp.npz": plots.load_maps, "bhv.json": lambda p: table1.collect([p]),
-               "epoch_002.pt": load_checkpoint}
+    readers = {"ppp.json": lambda p: tables.collect([p]), "ppp.npz": plots.load_maps,
+               "bhv.json": lambda p: table1.collect([p]), "epoch_002.pt": load_checkpoint}
     for name, write in files.items():
         path = tmp_path / name
         write(path)

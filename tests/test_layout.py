@@ -60,7 +60,9 @@ def test_the_walker_sees_a_relative_import_of_the_reproduction(tmp_path):
 
 
 def test_import_pppcore_loads_no_workflow_package():
-    code = "import sys, json, pppcore; pppcore.build_model('vgg19', width=0.125); print(json.dumps(sorted(sys.modules)))"
+    code = ("import sys, json, pppcore; pppcore.build_model('vgg19', width=0.125); "
+            "print(json.dumps(sorted(sys.modules)))")
+
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert "torch" in loaded and "pppcore.models" in loaded
     assert [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith("pppcore.repro")] == []
@@ -76,5 +78,6 @@ def test_core_dependencies_are_torch_numpy_pillow():
 def test_public_names_of_the_core():
     import pppcore
 
-    for name in ("build_model", "align", "make_twin", "measure_ppp", "PPPAccumulator", "PPPResult", "load_checkpoint", "save_checkpoint"):
+    for name in ("build_model", "align", "make_twin", "measure_ppp", "PPPAccumulator", "PPPResult", "load_checkpoint",
+                 "save_checkpoint"):
         assert callable(getattr(pppcore, name)), name

@@ -32,7 +32,8 @@ def images(resnet):
 
 def centre_crop(img, size):
     h, w = img.shape[-2:]
-    return img[..., (h - size[0]) // 2 : (h - size[0]) // 2 + size[0], (w - size[1]) // 2 : (w - size[1]) // 2 + size[1]]
+    return img[..., (h - size[0]) // 2 : (h - size[0]) // 2 + size[0],
+               (w - size[1]) // 2 : (w - size[1]) // 2 + size[1]]
 
 
 def naive(model, images, batch_size):
@@ -105,12 +106,14 @@ def test_streaming_equals_store_everything(resnet, images):
         assert r.n_images == 7 and not r.degenerate
         np.testing.assert_allclose(r.ppp_map.numpy(), ref["ppp_map"], rtol=1e-6, atol=1e-12)
         np.testing.assert_allclose(r.channel_mean.numpy(), ref["ppp_map"].mean(0), rtol=1e-6)
-        for ours, theirs in [(r.mae_ppp, ref["mae"]), (r["sigma"], ref["sigma"]), (r.snr_ppp, ref["snr"]), (r.stderr, ref["stderr"])]:
+        for ours, theirs in [(r.mae_ppp, ref["mae"]), (r["sigma"], ref["sigma"]), (r.snr_ppp, ref["snr"]),
+                             (r.stderr, ref["stderr"])]:
             assert ours == pytest.approx(theirs, rel=1e-6)
         for field in NEW_READINGS:
             assert r[field] == pytest.approx(ref[field], rel=1e-5), field
         # O - A is taken in float32 (the features' precision): means that cancel keep ~1e-7 of |O - A|
-        np.testing.assert_allclose(r.signed_map.numpy(), ref["signed_map"], rtol=1e-6, atol=1e-6 * np.abs(ref["ppp_map"]).max())
+        np.testing.assert_allclose(r.signed_map.numpy(), ref["signed_map"], rtol=1e-6,
+                                   atol=1e-6 * np.abs(ref["ppp_map"]).max())
         np.testing.assert_allclose(r.running_mae, ref["running"], rtol=1e-6)
         assert r.running_snr[-1] == pytest.approx(r.snr_ppp, rel=1e-9)
 
@@ -131,7 +134,8 @@ def test_merge_equals_one_pass(resnet, images):
     second = accumulate(images[4:])
     before = second.compute()["layer1"].mae_ppp
     alias = PPPAccumulator().merge(second.state_dict())
-    alias.update({"layer1": torch.zeros(1, *whole["layer1"].ppp_map.shape)}, {"layer1": torch.ones(1, *whole["layer1"].ppp_map.shape)})
+    alias.update({"layer1": torch.zeros(1, *whole["layer1"].ppp_map.shape)},
+                 {"layer1": torch.ones(1, *whole["layer1"].ppp_map.shape)})
     assert second.compute()["layer1"].mae_ppp == before  # merging copied, did not alias
     merged = accumulate(images[:4]).merge(second.state_dict()).compute()
     for k in whole:
@@ -168,13 +172,14 @@ def test_every_field_follows_the_definitions(resnet):
     results = acc.compute()
     assert list(results) == list(alignment.loi_sizes)
     for name, r in results.items():
-        ref = by_definition(torch.cat([p[0] for p in stored[name]]).numpy(), torch.cat([p[1] for p in stored[name]]).numpy())
+        ref = by_definition(torch.cat([p[0] for p in stored[name]]).numpy(),
+                            torch.cat([p[1] for p in stored[name]]).numpy())
         assert r.layer == name and r.n_images == 8 and r.degenerate is False
         assert r.ppp_map.dtype == torch.float64 and r.ppp_map.shape == (3, *alignment.loi_sizes[name])
         np.testing.assert_allclose(r.ppp_map.numpy(), ref["ppp_map"], rtol=1e-6)
         np.testing.assert_allclose(r.channel_mean.numpy(), ref["ppp_map"].mean(0), rtol=1e-6)
-        for field, key in [("mae_ppp", "mae"), ("sigma", "sigma"), ("snr_ppp", "snr"), ("mean_abs", "mean_abs"), ("stderr", "stderr"),
-                           *((f, f) for f in NEW_READINGS)]:
+        for field, key in [("mae_ppp", "mae"), ("sigma", "sigma"), ("snr_ppp", "snr"), ("mean_abs", "mean_abs"),
+                           ("stderr", "stderr"), *((f, f) for f in NEW_READINGS)]:
             # the noise floor's sum of squares minus N mean^2 loses a few digits to cancellation
             assert r[field] == pytest.approx(ref[key], rel=1e-5), field
         assert r.signed_map.dtype == torch.float64
@@ -185,8 +190,8 @@ def test_every_field_follows_the_definitions(resnet):
         np.testing.assert_allclose(r.running_snr, ref["running_snr"], rtol=1e-6)
         assert r.summary() == {
             "layer": name, "mae_ppp": r.mae_ppp, "snr_ppp": r.snr_ppp, "sigma": r.sigma, "mean_abs": r.mean_abs,
-            "n_images": 8, "stderr": r.stderr, "degenerate": False, "zero_ppp": False, "map_shape": [3, *alignment.loi_sizes[name]],
-            **{f: r[f] for f in NEW_READINGS},
+            "n_images": 8, "stderr": r.stderr, "degenerate": False, "zero_ppp": False,
+            "map_shape": [3, *alignment.loi_sizes[name]], **{f: r[f] for f in NEW_READINGS},
         }
     one = PPPAccumulator(alignment)
     one.update({k: v[:1] for k, v in regular.items()}, {k: v[:1] for k, v in twin.items()})
@@ -234,7 +239,8 @@ def test_padding_leaves_positive_ppp_peaked_at_the_border(resnet, images):
     r = measure_ppp(resnet, images, SIZE)["layer1"]
     m = r.channel_mean
     assert r.mae_ppp > 0 and r.snr_ppp > 0
-    assert m[0].mean() > 10 * m[m.shape[0] // 2 - 2 : m.shape[0] // 2 + 2, m.shape[1] // 2 - 2 : m.shape[1] // 2 + 2].mean()
+    assert m[0].mean() > 10 * m[m.shape[0] // 2 - 2 : m.shape[0] // 2 + 2,
+                                m.shape[1] // 2 - 2 : m.shape[1] // 2 + 2].mean()
 
 
 def test_image_types_and_paths_agree(resnet, images, tmp_path):
@@ -255,7 +261,8 @@ def test_small_image_is_named_with_sizes(resnet, tmp_path):
     big = align(resnet, SIZE).big_size[0]
     path = tmp_path / "tiny.png"
     Image.new("RGB", (big - 1, big + 10)).save(path)
-    with pytest.raises(ValueError, match=rf"tiny.png is {big + 10}x{big - 1} px but the big crop needs at least {big}x{big}"):
+    with pytest.raises(ValueError,
+                       match=rf"tiny.png is {big + 10}x{big - 1} px but the big crop needs at least {big}x{big}"):
         measure_ppp(resnet, [path], SIZE)
 
 
@@ -356,5 +363,6 @@ def test_an_unknown_reading_is_refused_naming_the_allowed_ones():
     assert check_reading("snr_chw") == "snr_chw"
     for call in (lambda: check_reading("snr_spatial"), lambda: table2(frame(lambda *a: 0.5), reading="snr_spatial"),
                  lambda: claims_table(frame(lambda *a: 0.5), "synthetic", primary_reading="snr_spatial")):
-        with pytest.raises(ValueError, match="unknown SNR reading 'snr_spatial'; allowed: snr_ppp, snr_chw, snr_chanmean"):
+        with pytest.raises(ValueError,
+                           match="unknown SNR reading 'snr_spatial'; allowed: snr_ppp, snr_chw, snr_chanmean"):
             call()

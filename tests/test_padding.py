@@ -142,7 +142,8 @@ def test_pads_keep_the_values_and_the_input_memory_format(scheme, layout):
 
 def test_the_layout_of_ambiguous_maps_follows_their_strides():
     one = torch.randn(2, 8, 1, 1)
-    assert memory_format_of(one) == NCHW and memory_format_of(one.to(memory_format=NHWC)) == NHWC  # strides (8,1,1,1) / (8,1,8,8)
+    # strides (8,1,1,1) / (8,1,8,8)
+    assert memory_format_of(one) == NCHW and memory_format_of(one.to(memory_format=NHWC)) == NHWC
     assert memory_format_of(torch.randn(2, 1, 4, 4).to(memory_format=NHWC)) == NCHW  # one channel: the same memory
     assert memory_format_of(torch.randn(2, 8, 4, 4).to(memory_format=NHWC)[..., 1:, :]) == NCHW  # a slice: not dense
     for scheme in ("zeros", "circular", "replicate", "randn"):  # reflect needs 2 px
@@ -163,7 +164,8 @@ def test_pad_gradients_are_the_former_ones(scheme, layout):
             grads = []
             for forward in (pad, functools.partial(legacy_forward, before)):
                 out = forward(x)
-                g = torch.randn(out.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).to(memory_format=layout)
+                g = torch.randn(out.shape, dtype=torch.float64,
+                                generator=torch.Generator().manual_seed(1)).to(memory_format=layout)
                 grads.append(torch.autograd.grad(out, x, g)[0])
             assert torch.equal(*grads), (shape, amount)
             assert memory_format_of(grads[0]) == memory_format_of(x)
@@ -182,7 +184,8 @@ def _train(arch, scheme, forward=None, steps=3):
     torch.set_num_threads(1)
     torch.manual_seed(0)  # dropout
     options = {"batch_norm": True} if arch == "vgg19" else {}  # BatchNorm: where the layouts sum differently
-    model = build_model(arch, scheme, num_classes=10, width=WIDTHS[arch], seed=0, **options).to(memory_format=NHWC).train()
+    model = build_model(arch, scheme, num_classes=10, width=WIDTHS[arch], seed=0,
+                        **options).to(memory_format=NHWC).train()
     layouts = set()
     for m in model.modules():
         if isinstance(m, Pad2d) and not isinstance(m, NoPad2d):

@@ -4,7 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from pppcore.repro.paper import T1_COLUMNS, paper_bhv, paper_table1, paper_table2, paper_value, parse_table1, parse_table2, to_csv
+from pppcore.repro.paper import (
+    T1_COLUMNS,
+    paper_bhv,
+    paper_table1,
+    paper_table2,
+    paper_value,
+    parse_table1,
+    parse_table2,
+    to_csv,
+)
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "ppp-paper.md"
 

@@ -94,7 +94,9 @@ def test_padding_position_information_zeros_vs_circular_on_stationary_images(rng
     spc = {}
     for padding in ("zeros", "circular"):
         model = small_model("vgg19", padding)
-        train, evaluation = FeatureCache.from_model(model, images[:64], cfg), FeatureCache.from_model(model, images[64:], cfg)
+        train, evaluation = (FeatureCache.from_model(model, images[:64], cfg),
+                             FeatureCache.from_model(model, images[64:], cfg))
+
         spc[padding] = [r["spc"] for r in run_trials(train, evaluation, cfg)]
     assert min(spc["zeros"]) > 0.8, spc
     assert max(abs(s) for s in spc["circular"]) < 0.2, spc
@@ -178,7 +180,8 @@ def test_checkpoint_step_writes_json_with_nan_trials_as_null(tmp_path):
     """Circular padding on constant crops: every feature is constant, SPC undefined -> null."""
     folder = blocks_folder(tmp_path / "tiles", 3, 128, 32, seed=0)
     ckpt = tmp_path / "epoch_000.pt"
-    save_checkpoint(ckpt, build_model("vgg19", "circular", num_classes=10, width=0.125, batch_norm=True), epoch=0, val_acc=0.1)
+    save_checkpoint(ckpt, build_model("vgg19", "circular", num_classes=10, width=0.125, batch_norm=True), epoch=0,
+                    val_acc=0.1)
     cfg = PosENetConfig(**{**FAST, "input_size": 32, "n_train": 24, "n_eval": 8})
     out = tmp_path / "p" / "epoch_000.json"
     posenet_checkpoint(ckpt, folder, cfg, out)
@@ -239,7 +242,8 @@ def mixed_levels(n: int, seed: int, dtype=torch.float64) -> FeatureCache:
 
 def conv_path(pems: PEMs, data: FeatureCache, index: torch.Tensor, trial: int) -> torch.Tensor:
     """Trial ``trial``'s conv on the concatenated 28 x 28 maps (the former PEM's ``conv``)."""
-    return torch.nn.functional.conv2d(data.batch(index), pems.weight[trial : trial + 1], pems.bias[trial : trial + 1])[:, 0]
+    return torch.nn.functional.conv2d(data.batch(index), pems.weight[trial : trial + 1],
+                                      pems.bias[trial : trial + 1])[:, 0]
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
@@ -287,7 +291,8 @@ def test_each_trial_starts_as_a_lone_pem_and_trains_as_one():
 def test_batched_trials_agree_with_the_plain_conv_path(arch):
     """The acceptance test of the fast path: SPC and MAE to 1e-5, the training loss to 1e-5 relative."""
     cfg = PosENetConfig(**{**FAST, "trials": 3, "epochs": 3, "lr_step": 2, "n_train": 32})
-    images = torch.rand(cfg.n_train + cfg.n_eval, 3, cfg.input_size, cfg.input_size, generator=torch.Generator().manual_seed(2))
+    images = torch.rand(cfg.n_train + cfg.n_eval, 3, cfg.input_size, cfg.input_size,
+                        generator=torch.Generator().manual_seed(2))
     model = small_model(arch)
     train = FeatureCache.from_model(model, images[: cfg.n_train], cfg)
     evaluation = FeatureCache.from_model(model, images[cfg.n_train :], cfg)

@@ -41,7 +41,8 @@ def test_one_load_measures_every_size_as_separate_extractions_would(tiles, tmp_p
     outputs = [(size, tmp_path / f"{size}.json", tmp_path / f"{size}.npz") for size in (96, 64)]
     both = extract_sizes(ckpt, tiles, outputs, max_images=2, progress=False)
     for size, js, _ in outputs:
-        alone = extract_ppp(ckpt, tiles, size, tmp_path / "alone.json", tmp_path / "alone.npz", max_images=2, progress=False)
+        alone = extract_ppp(ckpt, tiles, size, tmp_path / "alone.json", tmp_path / "alone.npz", max_images=2,
+                            progress=False)
         meta = json.loads(js.read_text())
         assert meta["size"] == size and meta["alignment"]["input_size"] == [size, size]
         assert {k: r.mae_ppp for k, r in both[size].items()} == {k: r.mae_ppp for k, r in alone.items()}
@@ -52,7 +53,9 @@ def test_one_load_measures_every_size_as_separate_extractions_would(tiles, tmp_p
 def test_extract_cli_and_bad_checkpoint(tiles, tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
-    args = ["--images", str(tiles), "--input-size", "96", "--json", str(tmp_path / "a.json"), "--npz", str(tmp_path / "a.npz")]
+    args = ["--images", str(tiles), "--input-size", "96",
+            "--json", str(tmp_path / "a.json"), "--npz", str(tmp_path / "a.npz")]
+
     assert main(["extract", "--checkpoint", str(bad), *args]) == 2
     assert "bad.pt: cannot be read" in capsys.readouterr().err
     assert not (tmp_path / "a.json").exists()

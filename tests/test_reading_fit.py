@@ -45,9 +45,12 @@ def test_one_row_per_reading_size_and_paper_init_row_in_the_run():
     # resnet50 none: not in the paper's Table 2; vgg19 none: printed as 0.0000 there
     assert len(fit) == len(SNR_READINGS) * 2 * 5
     assert not ((fit["arch"] == "resnet50") & (fit["padding"] == "none")).any()
-    r = fit[(fit["reading"] == "snr_chw") & (fit["size"] == 64) & (fit["arch"] == "vgg19") & (fit["padding"] == "zeros")].iloc[0]
+    r = fit[(fit["reading"] == "snr_chw") & (fit["size"] == 64) & (fit["arch"] == "vgg19")
+            & (fit["padding"] == "zeros")].iloc[0]
     assert r["ours"] == pytest.approx(0.015) and r["seeds"] == 2 and r["paper"] == 0.0665
-    assert r["ratio"] == pytest.approx(0.015 / 0.0665) and r["abs_log10_ratio"] == pytest.approx(abs(math.log10(0.015 / 0.0665)))
+    assert (r["ratio"] == pytest.approx(0.015 / 0.0665)
+            and r["abs_log10_ratio"] == pytest.approx(abs(math.log10(0.015 / 0.0665))))
+
     circ = fit[(fit["arch"] == "vgg19") & (fit["padding"] == "circular")]
     assert circ["paper_zero"].all() and circ["ratio"].isna().all() and not circ["ours_zero"].any()
 
@@ -65,8 +68,11 @@ def test_the_reading_closest_to_the_paper_is_primary():
     summary = fit_summary(reading_fit(df), 224)
     assert primary_reading(summary) == "snr_chw" and summary["primary"].sum() == 1
     s = summary.set_index("reading")
-    assert s.loc["snr_chw", "median_abs_log10_ratio"] == pytest.approx(0) and s.loc["snr_ppp", "median_abs_log10_ratio"] == pytest.approx(1)
-    assert s.loc["snr_chw", "zero_rows"] == 2 and s.loc["snr_chw", "zero_rows_matched"] == 2  # circular, none: exactly 0
+    assert (s.loc["snr_chw", "median_abs_log10_ratio"] == pytest.approx(0)
+            and s.loc["snr_ppp", "median_abs_log10_ratio"] == pytest.approx(1))
+
+    # circular, none: exactly 0
+    assert s.loc["snr_chw", "zero_rows"] == 2 and s.loc["snr_chw", "zero_rows_matched"] == 2
     assert "snr_chw" in rule_text(summary) and "init rows only" in rule_text(summary)
 
 
@@ -75,9 +81,11 @@ def test_zero_rows_matched_come_first_then_median_then_worst_then_order():
     init_circ = (df["epoch"] == 0) & (df["padding"] == "circular")
     df.loc[init_circ, "snr_ppp"] = 0.01  # off the paper's 0.0000 under snr_ppp only
     df = scaled(df, {"snr_chw": 3.0, "snr_chanmean": 2.0, "snr_meanmap": 2.0, "snr_pooled": 2.0, "snr_pooled_chw": 2.0})
-    assert primary_reading(fit_summary(reading_fit(df), 224)) == "snr_chanmean"  # snr_ppp fits zeros exactly, misses a zero row
+    # snr_ppp fits zeros exactly, misses a zero row
+    assert primary_reading(fit_summary(reading_fit(df), 224)) == "snr_chanmean"
     equal = frame(paper_init, paddings=PADDINGS)
-    assert primary_reading(fit_summary(reading_fit(equal), 224)) == SNR_READINGS[0]  # all tied: the order of SNR_READINGS
+    # all tied: the order of SNR_READINGS
+    assert primary_reading(fit_summary(reading_fit(equal), 224)) == SNR_READINGS[0]
     two = frame(paper_init, archs=("vgg19", "resnet50"), paddings=("zeros", "circular"))
     two = scaled(two, {r: 2.0 for r in SNR_READINGS})
     worse = (two["arch"] == "resnet50") & (two["padding"] == "circular")
@@ -105,7 +113,8 @@ def test_only_init_rows_count():
 
 
 def test_primary_is_picked_at_the_primary_size_only():
-    df = frame(lambda a, p, s, e, size: paper_init(a, p, s, e) * (1 if size == 64 else 10), paddings=PADDINGS, sizes=(224, 64))
+    df = frame(lambda a, p, s, e, size: paper_init(a, p, s, e) * (1 if size == 64 else 10), paddings=PADDINGS,
+               sizes=(224, 64))
     df.loc[df["size"] == 224, "snr_pooled"] /= 10  # snr_pooled fits at 224, every reading fits at 64
     summary = fit_summary(reading_fit(df), 224)
     assert primary_reading(summary) == "snr_pooled"
@@ -128,6 +137,8 @@ def test_summary_survives_csv_and_renders():
     df = scaled(frame(paper_init, paddings=PADDINGS), {"snr_pooled_chw": 1.0, **{r: 3.0 for r in SNR_READINGS[:-1]}})
     summary = fit_summary(reading_fit(df), 224)
     back = pd.read_csv(io.StringIO(summary.to_csv(index=False)))
-    assert primary_reading(back) == primary_reading(summary) == "snr_pooled_chw" and rule_text(back) == rule_text(summary)
+    assert (primary_reading(back) == primary_reading(summary) == "snr_pooled_chw"
+            and rule_text(back) == rule_text(summary))
+
     tex = fit_latex(summary)
     assert r"\textbf{snr\_pooled\_chw}" in tex and tex.count(r" \\") == len(summary) + 1

@@ -52,4 +52,6 @@ def test_latex_has_a_block_per_reading_and_the_primary_size_first():
     assert r"\bottomrule" in tex and "0.0665" in tex  # the paper's VGG19 zeros init SNR-PPP
     two = readings_table(frame(lambda a, p, s, e: 0.5, paddings=("zeros",), sizes=(64, 224)))
     rows = [line for line in readings_latex(two, primary_size=224).splitlines() if line.startswith("vgg19 & zeros")]
-    assert len(rows) == 2 * len(READINGS) and rows[0].startswith("vgg19 & zeros & 224") and rows[1].startswith("vgg19 & zeros & 64")
+    assert (len(rows) == 2 * len(READINGS) and rows[0].startswith("vgg19 & zeros & 224")
+            and rows[1].startswith("vgg19 & zeros & 64"))
+

@@ -13,13 +13,15 @@ import quote_results  # noqa: E402
 
 
 def test_every_generated_block_matches_the_committed_artifacts():
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quote_results.py"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quote_results.py"), "--check"],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_the_readme_and_the_docs_pages_are_written():
     written = {p.relative_to(ROOT).as_posix() for p in quote_results.files()}
-    assert {"README.md", "docs/results.md", "docs/performance.md", "docs/workflow.md", "docs/cluster.md", "docs/readings.md"} <= written
+    assert {"README.md", "docs/results.md", "docs/performance.md", "docs/workflow.md", "docs/cluster.md",
+            "docs/readings.md"} <= written
 
 
 @pytest.mark.parametrize("path", sorted(quote_results.files(), key=str), ids=lambda p: p.relative_to(ROOT).as_posix())

@@ -21,7 +21,9 @@ libc = ctypes.CDLL(ctypes.util.find_library("c"))
 
 class MallInfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                 "keepcost")]
+
 
 libc.mallinfo2.restype = MallInfo2
 libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
@@ -43,7 +45,8 @@ print(json.dumps({"default": default, "returned": ok, "tuned": probe()}))
 
 
 def malloc_probe(*args: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(RUNTIME), *map(str, args)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", PROBE, str(RUNTIME), *map(str, args)], capture_output=True, text=True,
+                         check=True)
     return json.loads(out.stdout)
 
 

@@ -46,7 +46,9 @@ def test_one_isolated_miss_costs_the_gaussian_centre():
     pred[20, 20] = 0.0
     k = gaussian_kernel()
     assert float(k.sum()) == pytest.approx(1.0) and k.shape == (7, 7)
-    assert float(k[3, 3]) == pytest.approx(1 / sum(math.exp(-(i * i + j * j) / 50) for i in range(-3, 4) for j in range(-3, 4)))
+    assert float(k[3, 3]) == pytest.approx(1 / sum(math.exp(-(i * i + j * j) / 50)
+                                                   for i in range(-3, 4) for j in range(-3, 4)))
+
     r = 1 - float(k[3, 3]) / 400
     assert float(weighted_f_measure(pred, gt)) == pytest.approx(2 * r / (1 + r), rel=1e-12)
 

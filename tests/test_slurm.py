@@ -81,7 +81,8 @@ def local_rules() -> set[str]:
 def run_snakemake(wf: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     """Snakemake in its own session: on timeout the whole group is killed (it can ignore SIGTERM)."""
     cmd = [sys.executable, "-m", "snakemake", *args, "--configfile", str(MICRO)]
-    proc = subprocess.Popen(cmd, cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=wf, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -97,7 +98,9 @@ def test_default_profile_cannot_override_the_slurm_profile():
     # silently change cluster runs.
     default, slurm = (yaml.safe_load((ROOT / "profiles" / p / "config.yaml").read_text()) for p in ("default", "slurm"))
     assert not default.keys() & {"cores", "jobs", "executor"}
-    assert {k: default[k] for k in default.keys() & slurm.keys()} == {k: slurm[k] for k in default.keys() & slurm.keys()}
+    assert ({k: default[k] for k in default.keys() & slurm.keys()}
+            == {k: slurm[k] for k in default.keys() & slurm.keys()})
+
 
 
 def test_slurm_profile_resources_in_a_dry_run(tmp_path):
@@ -127,7 +130,8 @@ def test_micro_workflow_through_slurm(cluster, tmp_path):
     profile = small_cluster_profile(cluster, wf, tmp_path / "profile")
     planned = run_snakemake(wf, cluster.env, "-n", *TARGETS, "--profile", str(profile), "--quiet", "rules")
     assert planned.returncode == 0, planned.stdout[-3000:]
-    counts = {k: int(n) for k, n in re.findall(r"^(\w+)\s+(\d+)$", planned.stdout.split("Job stats:")[-1], re.M) if k != "total"}
+    counts = {k: int(n) for k, n in re.findall(r"^(\w+)\s+(\d+)$", planned.stdout.split("Job stats:")[-1], re.M)
+              if k != "total"}
     assert set(counts) == planned_rules(planned) and GPU_RULES < set(counts), counts
     local = local_rules()
     assert {"tiles", "table1", "table2", "fig3", "fig4", "fig5", "report"} <= local and not GPU_RULES & local, local
@@ -144,15 +148,24 @@ def test_micro_workflow_through_slurm(cluster, tmp_path):
         assert (r / out).stat().st_size > 0, out
 
     # One plugin job log per submitted job, named by its SLURM job id; none for local rules.
-    logs = {p: p.relative_to(wf / "slurm_logs").parts[0].removeprefix("rule_") for p in (wf / "slurm_logs").rglob("*.log")}
+    logs = {p: p.relative_to(wf / "slurm_logs").parts[0].removeprefix("rule_")
+            for p in (wf / "slurm_logs").rglob("*.log")}
     ids = {int(p.stem): rule for p, rule in logs.items()}
     assert sorted(logs.values()) == sorted(rule for rule, n in submitted.items() for _ in range(n)), logs
     # SLURM's own record: every one of those ids COMPLETED on the test partition, and no other job ran.
-    done = {int(m[1]): m[2] for m in re.finditer(r"JobId=(\d+) .*?JobState=(\w+) Partition=(\w+)", (cluster.root / "jobcomp.txt").read_text())}
+    done = {int(m[1]): m[2] for m in re.finditer(r"JobId=(\d+) .*?JobState=(\w+) Partition=(\w+)",
+                                                 (cluster.root / "jobcomp.txt").read_text())}
     assert done.keys() == ids.keys() and set(done.values()) == {"COMPLETED"}, (done, ids)
-    assert all(f"Partition={cluster.partition}" in line for line in (cluster.root / "jobcomp.txt").read_text().splitlines())
+    assert all(f"Partition={cluster.partition}" in line
+               for line in (cluster.root / "jobcomp.txt").read_text().splitlines())
     # The profile's GPU requests reached sbatch (--gpus=1 -> one GRES gpu per job), and only those.
-    gpu = {rule for rule, res in yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["set-resources"].items() if res.get("gpu")}
+    gpu = {rule
+           for rule, res in yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["set-resources"].items()
+           if res.get("gpu")}
+
     q = cluster.run("squeue", "--states=all", "--noheader", "-O", "JobID:12,tres-per-job:30").stdout.split("\n")
     tres = {int(line.split()[0]): line.split()[1] for line in q if line.strip()}
-    assert GPU_RULES <= gpu and {i: tres[i] for i in ids} == {i: "gres:gpu:1" if ids[i] in gpu else "N/A" for i in ids}, tres
+    assert (GPU_RULES <= gpu
+            and {i: tres[i] for i in ids} == {i: "gres:gpu:1" if ids[i] in gpu else "N/A" for i in ids}), tres
+
+

@@ -19,7 +19,8 @@ def test_random_crops_are_seeded_and_in_bounds():
 
 def test_surfaces_are_the_aligned_maps_and_their_mean_gap_is_ppp():
     model = small_model("vgg19", "zeros")
-    crops = random_crops([torch.rand(3, 400, 400, generator=torch.Generator().manual_seed(0))], align(model, 64).big_size, 6)
+    crops = random_crops([torch.rand(3, 400, 400, generator=torch.Generator().manual_seed(0))],
+                         align(model, 64).big_size, 6)
     s = channel_surfaces(model, list(crops), 64, loi_index=3, n=6, batch_size=4)
     assert s.loi == "block4" and s.twin.shape == s.regular.shape == (6, 8, 8)
     # The picked channel has the largest PPP; its mean map equals measure_ppp's on the same crops.

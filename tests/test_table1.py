@@ -28,15 +28,17 @@ def frame(trials: dict = TRIALS, split: str | None = None) -> pd.DataFrame:
     for (padding, conv), per_bg in trials.items():
         for bg, runs in per_bg.items():
             for t, (s, d, i) in enumerate(runs):
-                rows.append({**({} if split is None else {"split": split}), "padding": padding, "conv_type": conv, "background": bg,
-                             "trial": t, "similar": float(s), "dissimilar": float(d), "diff": float(d - s), "inconsistency": float(i)})
+                rows.append({**({} if split is None else {"split": split}), "padding": padding, "conv_type": conv,
+                             "background": bg, "trial": t, "similar": float(s), "dissimilar": float(d),
+                             "diff": float(d - s), "inconsistency": float(i)})
     return pd.DataFrame(rows).sample(frac=1, random_state=0)  # order must not matter
 
 
 def test_table1_aggregates_trials_in_the_papers_row_order():
     t = table1(frame())
     assert list(t.columns[:4]) == ["split", "padding", "conv_type", "fconv"] and set(t["split"]) == {"independent"}
-    assert list(zip(t["padding"], t["fconv"], strict=True)) == [("zeros", "N"), ("zeros", "Y"), ("circular", "Y"), ("none", "-")]
+    assert list(zip(t["padding"], t["fconv"], strict=True)) == [("zeros", "N"), ("zeros", "Y"), ("circular", "Y"),
+                                                                ("none", "-")]
     zs = t.iloc[0]
     assert zs["black_similar_mean"] == 99 and zs["black_similar_std"] == 1  # population std, as the original
     assert zs["black_dissimilar_mean"] == 15 and zs["black_diff"] == -84
@@ -76,14 +78,18 @@ def test_latex_marks_the_papers_cells():
 def test_collect_reads_job_jsons_and_names_a_bad_file(tmp_path):
     good = tmp_path / "zeros_full.json"
     write_json(good, {"padding": "zeros", "conv_type": "full", "background": "grey",
-                      "trials": [{"trial": 0, "similar": 99.0, "dissimilar": 60.0, "diff": -39.0, "inconsistency": 40.0, "seconds": 1}]})
+                      "trials": [{"trial": 0, "similar": 99.0, "dissimilar": 60.0, "diff": -39.0, "inconsistency": 40.0,
+                                  "seconds": 1}]})
     df = collect([good])
     # a JSON from before split protocols: its splits had their own streams
-    assert df.iloc[0].to_dict() == {"split": "independent", "padding": "zeros", "conv_type": "full", "background": "grey", "trial": 0,
+    assert df.iloc[0].to_dict() == {"split": "independent", "padding": "zeros", "conv_type": "full",
+                                    "background": "grey", "trial": 0,
                                     "similar": 99.0, "dissimilar": 60.0, "diff": -39.0, "inconsistency": 40.0}
+
     new = tmp_path / "original.json"
     write_json(new, {"split": "original", "padding": "none", "conv_type": "valid", "background": "black",
-                     "trials": [{"trial": 0, "similar": 100.0, "dissimilar": 3.0, "diff": -97.0, "inconsistency": 90.0}]})
+                     "trials": [{"trial": 0, "similar": 100.0, "dissimilar": 3.0, "diff": -97.0,
+                                 "inconsistency": 90.0}]})
     assert list(collect([new, good])["split"]) == ["original", "independent"]
     bad = tmp_path / "broken.json"
     bad.write_text(json.dumps({"padding": "zeros", "trials": [{"trial": 0}]}))
@@ -96,7 +102,9 @@ def test_collect_reads_job_jsons_and_names_a_bad_file(tmp_path):
     with pytest.raises(ValueError, match="empty.json: BHV result has no trials"):
         collect([empty])
     missing_metric = tmp_path / "partial.json"
-    write_json(missing_metric, {"padding": "zeros", "conv_type": "full", "background": "grey", "trials": [{"trial": 0, "similar": 1.0}]})
+    write_json(missing_metric,
+               {"padding": "zeros", "conv_type": "full", "background": "grey",
+                "trials": [{"trial": 0, "similar": 1.0}]})
     with pytest.raises(ValueError, match="partial.json: BHV result lacks key 'dissimilar'"):
         collect([missing_metric])
 
@@ -104,7 +112,8 @@ def test_collect_reads_job_jsons_and_names_a_bad_file(tmp_path):
 def two_splits() -> pd.DataFrame:
     """The original split second in the data, first in the config: rows follow the order seen."""
     other = {k: {bg: [(s, 100 - d, i) for s, d, i in v] for bg, v in per_bg.items()} for k, per_bg in TRIALS.items()}
-    return pd.concat([frame(TRIALS, "original"), frame(other, "independent")]).sort_values("split", key=lambda c: c != "original", kind="stable")
+    return (pd.concat([frame(TRIALS, "original"), frame(other, "independent")])
+            .sort_values("split", key=lambda c: c != "original", kind="stable"))
 
 
 def test_table1_and_latex_with_two_splits():
@@ -117,10 +126,12 @@ def test_table1_and_latex_with_two_splits():
     first, robust = tex.split("% Robustness: split independent\n")
     assert "% Split: original" in first and robust.startswith("% Caption: ") and "% Robustness" not in first
     # the first tabular is the single-split table of the original rows, marks and all
-    assert first.rstrip("\n").split("\n", 2)[2] == table1_latex(t[t["split"] == "original"]).rstrip("\n").split("\n", 2)[2]
+    assert (first.rstrip("\n").split("\n", 2)[2]
+            == table1_latex(t[t["split"] == "original"]).rstrip("\n").split("\n", 2)[2])
     # marks per split: black dissimilar, circular F-Conv is best in original (93) and worst-two in independent (7)
     green, red = "\\textcolor{green!60!black}", "\\textcolor{red}"
-    rows = lambda part: [r.rstrip(" \\").split(" & ") for r in part.split("\\midrule\n")[1].split("\\bottomrule")[0].strip().splitlines()]  # noqa: E731
+    rows = lambda part: [r.rstrip(" \\").split(" & ")  # noqa: E731
+                         for r in part.split("\\midrule\n")[1].split("\\bottomrule")[0].strip().splitlines()]
     assert rows(first)[2][3].startswith(green) and rows(robust)[2][3].startswith(red)
     assert rows(robust)[3][3].startswith(green)  # no-pad: 100 - 3 = 97
     single = table1_latex(table1(frame()))
@@ -138,13 +149,15 @@ GOOD = {
     ("reflect", "full"): {"black": (97, 70, 30), "grey": (97, 60, 40)},
     ("none", "valid"): {"black": (100, 3, 96), "grey": (100, 30, 80)},
 }
-CLAIMS = ("Grey removes F-Conv zeros' dissimilar advantage", "F-Conv replicate and F-Conv circular are best on grey (dissimilar)",
+CLAIMS = ("Grey removes F-Conv zeros' dissimilar advantage",
+          "F-Conv replicate and F-Conv circular are best on grey (dissimilar)",
           "Every network is position-inconsistent, even without padding")
 
 
 def csv_table(*splits: tuple[str, dict]) -> pd.DataFrame:
     """Table 1 as the claims rule reads it: table1() written as CSV and read back."""
-    df = pd.concat([frame({k: {bg: [v, v] for bg, v in per_bg.items()} for k, per_bg in g.items()}, split) for split, g in splits])
+    df = pd.concat([frame({k: {bg: [v, v] for bg, v in per_bg.items()} for k, per_bg in g.items()}, split)
+                    for split, g in splits])
     return pd.read_csv(io.StringIO(table1(df).to_csv(index=False, float_format="%.4f")))
 
 
@@ -167,9 +180,12 @@ def test_bhv_claims_hold_on_the_papers_pattern_judged_on_the_first_split():
     out = verdicts(csv_table(("original", GOOD), ("independent", bad)))
     assert {c: r["verdict"] for c, r in out.items()} == dict.fromkeys(CLAIMS, "holds")
     a, b, c = (out[k] for k in CLAIMS)
-    assert a["reading"] == "BHV dissimilar accuracy, split original" and c["reading"] == "BHV trajectory inconsistency, split original"
+    assert (a["reading"] == "BHV dissimilar accuracy, split original"
+            and c["reading"] == "BHV trajectory inconsistency, split original")
     assert a["ours"] == "black 89.00 -> grey 5.00; best grey F-Conv replicate 95.00" and "75 %" in a["why"]
-    assert b["ours"].startswith("replicate 95.00, circular 92.00; top two: (replicate, full) 95.00, (circular, full) 92.00")
+    assert b["ours"].startswith("replicate 95.00, circular 92.00; "
+                                "top two: (replicate, full) 95.00, (circular, full) 92.00")
+
     assert "96.00 (black)" in c["ours"] and "80.00 (grey)" in c["ours"] and "10 %" in c["why"]
     # the independent split first: judged on it
     flipped = verdicts(csv_table(("independent", bad), ("original", GOOD)))
@@ -178,15 +194,20 @@ def test_bhv_claims_hold_on_the_papers_pattern_judged_on_the_first_split():
 
 
 @pytest.mark.parametrize("grid,expected", [
-    (change(GOOD, "zeros", "full", "grey", dissimilar=99), ["does not hold", "does not hold", "holds"]),  # zeros is the best grey F-Conv
+    # zeros is the best grey F-Conv
+    (change(GOOD, "zeros", "full", "grey", dissimilar=99), ["does not hold", "does not hold", "holds"]),
     (change(GOOD, "zeros", "full", "black", dissimilar=4), ["does not hold", "holds", "holds"]),  # not lower on grey
     (change(GOOD, "reflect", "full", "grey", dissimilar=96), ["holds", "does not hold", "holds"]),  # a third row on top
-    (change(GOOD, "zeros", "same", "grey", dissimilar=92), ["holds", "does not hold", "holds"]),  # a tie with the second
+    # a tie with the second
+    (change(GOOD, "zeros", "same", "grey", dissimilar=92), ["holds", "does not hold", "holds"]),
     (change(GOOD, "none", "valid", "grey", inconsistency=9.99), ["holds", "holds", "does not hold"]),
-    (change(GOOD, "zeros", "full", "grey", similar=60), ["not testable at this scale", "not testable at this scale", "holds"]),
-    (change(GOOD, "reflect", "full", "grey", similar=74.9), ["not testable at this scale", "not testable at this scale", "holds"]),
+    (change(GOOD, "zeros", "full", "grey", similar=60),
+     ["not testable at this scale", "not testable at this scale", "holds"]),
+    (change(GOOD, "reflect", "full", "grey", similar=74.9),
+     ["not testable at this scale", "not testable at this scale", "holds"]),
     (change(GOOD, "zeros", "full", "black", similar=70), ["not testable at this scale", "holds", "holds"]),
-    (change(GOOD, "none", "valid", "grey", similar=50), ["holds", "not testable at this scale", "holds"]),  # every row on grey is ranked
+    # every row on grey is ranked
+    (change(GOOD, "none", "valid", "grey", similar=50), ["holds", "not testable at this scale", "holds"]),
     (change(GOOD, "none", "valid", "black", similar=50), ["holds", "holds", "holds"]),  # b judges grey only
 ])
 def test_bhv_claims_verdicts(grid, expected):
@@ -199,7 +220,9 @@ def test_bhv_claims_verdicts(grid, expected):
 
 def test_bhv_claims_not_testable_names_the_row_and_its_accuracy():
     out = verdicts(csv_table(("original", change(GOOD, "reflect", "full", "grey", similar=74.9))))
-    assert "(reflect, full) grey similar 74.90 %" in out[CLAIMS[0]]["why"] and "(reflect, full)" in out[CLAIMS[1]]["why"]
+    assert ("(reflect, full) grey similar 74.90 %" in out[CLAIMS[0]]["why"]
+            and "(reflect, full)" in out[CLAIMS[1]]["why"])
+
 
 
 def drop(grid: dict, *nets: tuple[str, str], background: str | None = None) -> dict:

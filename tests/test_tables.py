@@ -21,7 +21,8 @@ def write_run(root, arch, padding, seed, epoch, mae4, spc_trials, mae_trials, **
     layers = {name: {"mae_ppp": mae4 / (4 - i), "snr_ppp": 10 * mae4 / (4 - i), "degenerate": False, "n_images": 8}
               for i, name in enumerate(LAYERS)}
     cfg = {"arch": arch, "padding": padding}
-    (base / f"ppp_epoch_{epoch:03d}.json").write_text(json.dumps({"config": cfg, "epoch": epoch, "layers": layers, **meta}))
+    (base / f"ppp_epoch_{epoch:03d}.json").write_text(json.dumps({"config": cfg, "epoch": epoch, "layers": layers,
+                                                                  **meta}))
     trials = [{"trial": i, "spc": s, "mae": m} for i, (s, m) in enumerate(zip(spc_trials, mae_trials, strict=True))]
     (base / f"posenet_epoch_{epoch:03d}.json").write_text(json.dumps({"config": cfg, "epoch": epoch, "trials": trials}))
     return base / f"ppp_epoch_{epoch:03d}.json", base / f"posenet_epoch_{epoch:03d}.json"
@@ -103,10 +104,12 @@ def test_strongest_red_weakest_blue_among_trained_rows(grid):
 
 
 def test_performance_prefers_the_task_metric(tmp_path):
-    a = write_run(tmp_path, "vgg16", "zeros", 0, 3, 0.1, [0.5], [0.2], val_acc=0.9, performance=0.62, performance_metric="weighted_f")
+    a = write_run(tmp_path, "vgg16", "zeros", 0, 3, 0.1, [0.5], [0.2], val_acc=0.9, performance=0.62,
+                  performance_metric="weighted_f")
     b = write_run(tmp_path, "resnet50", "zeros", 0, 3, 0.1, [0.5], [0.2], val_acc=0.7)
     c = write_run(tmp_path, "resnet50", "zeros", 0, 0, 0.1, [0.5], [0.2], val_acc=0.1)
-    d = write_run(tmp_path, "vgg16", "zeros", 0, 0, 0.1, [0.5], [0.2], val_acc=0.1, performance=0.1, performance_metric="weighted_f")
+    d = write_run(tmp_path, "vgg16", "zeros", 0, 0, 0.1, [0.5], [0.2], val_acc=0.1, performance=0.1,
+                  performance_metric="weighted_f")
     t = table2(collect([a[0], b[0], c[0], d[0]]), collect_posenet([a[1], b[1], c[1], d[1]]))
     trained = t[t["stage"] == "trained"].set_index("arch")
     assert trained.loc["vgg16", "performance_mean"] == pytest.approx(0.62)

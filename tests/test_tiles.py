@@ -109,7 +109,8 @@ class TileServer:
         self.send(h, 200, body)
 
     @staticmethod
-    def send(h, status: int, body: bytes, ctype: str = "image/png", headers: dict | None = None, length: int | None = None) -> None:
+    def send(h, status: int, body: bytes, ctype: str = "image/png", headers: dict | None = None,
+             length: int | None = None) -> None:
         h.send_response(status)
         h.send_header("Content-Type", ctype)
         h.send_header("Content-Length", str(len(body) if length is None else length))
@@ -222,7 +223,8 @@ def test_transient_fault_that_persists_gives_up(server, tmp_path):
     assert server.counts[server.path(4, 2, 2)] == 3
 
 
-@pytest.mark.parametrize("fault, why, attempts", [("404", "HTTP 404", 1), ("html", "not an image", 1), ("blank", "blank", 1)])
+@pytest.mark.parametrize("fault, why, attempts",
+                         [("404", "HTTP 404", 1), ("html", "not an image", 1), ("blank", "blank", 1)])
 def test_permanent_faults_raise_tile_error(server, tmp_path, fault, why, attempts):
     server.always[server.path(5, 6, 7)] = fault
     client = make_client(server, tmp_path)

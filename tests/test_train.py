@@ -16,12 +16,14 @@ from pppcore.repro.data.procedural import ObjectShapes
 from pppcore.repro.data.salient import SalientObjects
 from pppcore.repro.train import TrainConfig, learning_rate, train
 
-ARGS = ["--arch", "vgg19", "--batch-norm", "--width", "0.125", "--epochs", "6", "--ckpt-every", "2", "--n-train", "320", "--n-val", "64", "--seed", "3"]
+ARGS = ["--arch", "vgg19", "--batch-norm", "--width", "0.125", "--epochs", "6", "--ckpt-every", "2", "--n-train", "320",
+        "--n-val", "64", "--seed", "3"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # same thread count in every run: same float sums
 
 
 def start(out, state=None):
-    cmd = [sys.executable, "-m", "pppcore.repro", "train", *ARGS, "--out", str(out)] + (["--state", str(state)] if state else [])
+    cmd = ([sys.executable, "-m", "pppcore.repro", "train", *ARGS, "--out", str(out)]
+           + (["--state", str(state)] if state else []))
     return subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
 
@@ -60,14 +62,16 @@ def test_checkpoints_and_log(tmp_path):
     log = train(cfg, data, ObjectShapes(64, 64, seed=1), tmp_path, tmp_path / "state.pt", progress=False)
     assert sorted(p.name for p in tmp_path.glob("epoch_*.pt")) == ["epoch_000.pt", "epoch_002.pt", "epoch_003.pt"]
     assert [r["epoch"] for r in log] == [1, 2, 3]
-    assert all(0 < r["train_loss"] < 10 and 0 <= r["val_acc"] <= 1 and r["performance"] == round(r["val_acc"], 6) for r in log)
+    assert all(0 < r["train_loss"] < 10 and 0 <= r["val_acc"] <= 1 and r["performance"] == round(r["val_acc"], 6)
+               for r in log)
     blob = torch.load(tmp_path / "epoch_002.pt", weights_only=True)
     assert blob["config"]["padding"] == "circular" and blob["epoch"] == 2
     assert blob["performance_metric"] == "top1" and blob["performance"] == blob["val_acc"] == log[1]["val_acc"]
     with open(tmp_path / "log.csv") as f:
         assert [float(r["performance"]) for r in csv.DictReader(f)] == [r["performance"] for r in log]
     with pytest.raises(ValueError, match="belongs to another configuration"):
-        train(TrainConfig("resnet50", "zeros", width=0.125, epochs=3), data, data, tmp_path, tmp_path / "state.pt", progress=False)
+        train(TrainConfig("resnet50", "zeros", width=0.125, epochs=3), data, data, tmp_path, tmp_path / "state.pt",
+              progress=False)
 
 
 def test_validating_at_checkpoints_only_keeps_the_weights_and_checkpoint_scores(tmp_path):
@@ -77,9 +81,10 @@ def test_validating_at_checkpoints_only_keeps_the_weights_and_checkpoint_scores(
     data, val = ObjectShapes(96, 48, seed=0), ObjectShapes(32, 48, seed=1)
     runs = {}
     for mode in ("every_epoch", "checkpoints"):
-        cfg = TrainConfig("vgg19", "randn", seed=0, width=0.0625, epochs=3, ckpt_every=2, batch_size=32, lr=0.01, validate=mode,
-                          model_kwargs={"batch_norm": True})
-        runs[mode] = (train(cfg, data, val, tmp_path / mode, tmp_path / mode / "state.pt", progress=False), tmp_path / mode)
+        cfg = TrainConfig("vgg19", "randn", seed=0, width=0.0625, epochs=3, ckpt_every=2, batch_size=32, lr=0.01,
+                          validate=mode, model_kwargs={"batch_norm": True})
+        runs[mode] = (train(cfg, data, val, tmp_path / mode, tmp_path / mode / "state.pt", progress=False),
+                      tmp_path / mode)
     (every, a), (ckpts, b) = runs["every_epoch"], runs["checkpoints"]
     assert [r["val_acc"] == "" for r in ckpts] == [True, False, False]  # epoch 1 has no checkpoint
     assert all(r["val_acc"] != "" for r in every)
@@ -103,8 +108,10 @@ def test_channels_last_trains_the_same_model_repeatably(tmp_path):
     torch.set_num_threads(1)
     model = build_model("resnet50", "randn", num_classes=10, width=0.125, seed=0).double().train()
     nhwc = copy.deepcopy(model).to(memory_format=torch.channels_last)
-    x, y = torch.rand(16, 3, 48, 48, generator=torch.Generator().manual_seed(0), dtype=torch.float64), torch.arange(16) % 10
-    losses = [F.cross_entropy(m(x.to(memory_format=f)), y) for m, f in ((model, torch.contiguous_format), (nhwc, torch.channels_last))]
+    x, y = (torch.rand(16, 3, 48, 48, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
+            torch.arange(16) % 10)
+    losses = [F.cross_entropy(m(x.to(memory_format=f)), y)
+              for m, f in ((model, torch.contiguous_format), (nhwc, torch.channels_last))]
     assert losses[0].item() == pytest.approx(losses[1].item(), rel=1e-10)
     for loss in losses:
         loss.backward()
@@ -113,7 +120,8 @@ def test_channels_last_trains_the_same_model_repeatably(tmp_path):
         assert (p.grad - grads[name].grad).norm() <= 1e-8 * p.grad.norm() + 1e-12, name
     data, val = ObjectShapes(64, 48, seed=0), ObjectShapes(16, 48, seed=1)
     for name in ("a", "b"):
-        cfg = TrainConfig("resnet50", "randn", seed=0, width=0.125, epochs=1, batch_size=32, lr=0.01, memory_format="channels_last")
+        cfg = TrainConfig("resnet50", "randn", seed=0, width=0.125, epochs=1, batch_size=32, lr=0.01,
+                          memory_format="channels_last")
         train(cfg, data, val, tmp_path / name, tmp_path / name / "state.pt", progress=False)
     a, b = (weights(tmp_path / n / "epoch_001.pt") for n in ("a", "b"))
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -132,13 +140,17 @@ def test_saliency_trains_and_its_checkpoint_measures_ppp(tmp_path):
     """One epoch of the VGG16 saliency model on tiny procedural data: the checkpoint
     rebuilds itself, carries the weighted F-measure and feeds the PPP measurement."""
     torch.set_num_threads(1)
-    cfg = TrainConfig("vgg16", "zeros", seed=0, width=0.125, epochs=1, batch_size=16, lr=0.05, task="saliency", model_kwargs={"batch_norm": True})
-    log = train(cfg, SalientObjects(64, 48, seed=0), SalientObjects(16, 48, seed=1), tmp_path, tmp_path / "state.pt", progress=False)
+    cfg = TrainConfig("vgg16", "zeros", seed=0, width=0.125, epochs=1, batch_size=16, lr=0.05, task="saliency",
+                      model_kwargs={"batch_norm": True})
+    log = train(cfg, SalientObjects(64, 48, seed=0), SalientObjects(16, 48, seed=1), tmp_path, tmp_path / "state.pt",
+                progress=False)
     assert len(log) == 1 and 0 < log[0]["train_loss"] < 1 and log[0]["train_acc"] == "" and log[0]["val_acc"] == ""
     model = load_checkpoint(tmp_path / "epoch_001.pt")
     meta = model.checkpoint_meta
     assert type(model).__name__ == "SaliencyVGG" and meta["performance_metric"] == "weighted_f"
-    assert 0 <= meta["performance"] <= 1 and "val_acc" not in meta and meta["performance"] == pytest.approx(log[0]["performance"], abs=1e-6)
+    assert (0 <= meta["performance"] <= 1 and "val_acc" not in meta
+            and meta["performance"] == pytest.approx(log[0]["performance"], abs=1e-6))
+
     assert load_checkpoint(tmp_path / "epoch_000.pt").checkpoint_meta["performance_metric"] == "weighted_f"
     size = 48
     big = align(model, size).big_size
@@ -152,7 +164,9 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     cfg = TrainConfig("vgg19", lr=0.1, epochs=4, warmup_epochs=1)
     lrs = [learning_rate(cfg, s, 10) for s in range(40)]
     assert lrs[:10] == pytest.approx([0.01 * (i + 1) for i in range(10)])
-    assert lrs[10] == pytest.approx(0.1) and all(a > b for a, b in zip(lrs[10:-1], lrs[11:], strict=True)) and lrs[-1] < 1e-3
+    assert (lrs[10] == pytest.approx(0.1) and all(a > b for a, b in zip(lrs[10:-1], lrs[11:], strict=True))
+            and lrs[-1] < 1e-3)
+
     assert learning_rate(TrainConfig("vgg19", lr=0.1, warmup_epochs=0), 0, 10) == pytest.approx(0.1)
     with pytest.raises(ValueError, match="unknown task"):
         TrainConfig("vgg19", task="detection")

@@ -36,12 +36,15 @@ def finished_micro(tmp_path_factory) -> Path:
 def test_micro_dag_end_to_end(finished_micro):
     wf = finished_micro
     r = wf / "results"
-    for out in ("tables/table2.csv", "tables/table2.tex", "figures/fig5_chronological_ppp.png", "figures/fig5_chronological_ppp.pdf",
-                "figures/fig4_ppp_grid.png", "figures/fig4_ppp_grid.pdf", "figures/fig2_principal_point_shift.png",
+    for out in ("tables/table2.csv", "tables/table2.tex",
+                "figures/fig5_chronological_ppp.png", "figures/fig5_chronological_ppp.pdf",
+                "figures/fig4_ppp_grid.png",
+ "figures/fig4_ppp_grid.pdf", "figures/fig2_principal_point_shift.png",
                 "figures/fig2_principal_point_shift.csv", "figures/fig1_ppp_surfaces.png"):
         assert (r / out).stat().st_size > 0, out
     html = (r / "report.html").read_text()
-    figures = ("fig1_ppp_surfaces.png", "fig2_principal_point_shift.png", "fig4_ppp_grid.png", "fig5_chronological_ppp.png")
+    figures = ("fig1_ppp_surfaces.png", "fig2_principal_point_shift.png", "fig4_ppp_grid.png",
+               "fig5_chronological_ppp.png")
     assert all(name in html for name in (*figures, "table2.csv"))
     assert "\\toprule" in (r / "tables/table2.tex").read_text()
     # Every job left a log and a benchmark.
@@ -57,7 +60,8 @@ def test_micro_dag_end_to_end(finished_micro):
     for e in (0, 2):
         for size in (64, 48):
             none = json.loads((r / f"ppp/{size}px/vgg19/none/seed0/epoch_{e:03d}.json").read_text())
-            assert none["size"] == size and none["alignment"]["input_size"] == [268, 268]  # the smallest input VGG19 can see unpadded
+            # the smallest input VGG19 can see unpadded
+            assert none["size"] == size and none["alignment"]["input_size"] == [268, 268]
             assert [layer["mae_ppp"] for layer in none["layers"].values()] == [0.0] * 4
             assert all(layer["zero_ppp"] and layer["snr_ppp"] == 0.0 for layer in none["layers"].values())
     # The claims table: every claim of the paper has a valid verdict, and the report opens with it.
@@ -71,12 +75,16 @@ def test_micro_dag_end_to_end(finished_micro):
     # code's rule at the primary size, is the one Table 2 and the claims' primary verdict use.
     fit, summary = pd.read_csv(r / "tables/reading_fit.csv"), pd.read_csv(r / "tables/reading_fit_summary.csv")
     assert set(fit["size"]) == {64, 48} and set(fit["reading"]) == set(SNR_READINGS)
-    assert set(zip(fit["arch"], fit["padding"], strict=True)) == {("vgg19", "zeros"), ("vgg19", "circular"), ("vgg19", "none")}
+    assert set(zip(fit["arch"], fit["padding"], strict=True)) == {("vgg19", "zeros"), ("vgg19", "circular"),
+                                                                  ("vgg19", "none")}
     primary = summary[summary["primary"]]
     assert len(primary) == 1 and primary["size"].iloc[0] == 64
     table2 = pd.read_csv(r / "tables/table2.csv")
-    assert set(table2["size"]) == {64} and set(table2["snr_reading"]) == {primary["reading"].iloc[0]}  # Table 2 at the primary size
-    assert set(claims["reading"]) >= {primary["reading"].iloc[0]} and {f"{x}@{s}" for x in SNR_READINGS for s in (64, 48)} <= set(claims)
+    # Table 2 at the primary size
+    assert set(table2["size"]) == {64} and set(table2["snr_reading"]) == {primary["reading"].iloc[0]}
+    assert (set(claims["reading"]) >= {primary["reading"].iloc[0]}
+            and {f"{x}@{s}" for x in SNR_READINGS for s in (64, 48)} <= set(claims))
+
     assert (r / "figures/verdict_matrix.png").stat().st_size > 0 and "verdict_matrix.png" in html
     assert planned_jobs(snakemake(wf, "-n", "report")) == {}  # finished: nothing reruns
 
@@ -87,7 +95,8 @@ AGGREGATES = {"table2", "fig4", "fig5", "readings", "reading_fit", "claims", "al
 VGG19 = yaml.safe_load(MICRO.read_text())["train"]["archs"]["vgg19"]
 GROWTH = {
     "seed": ({"train": {"seeds": [0, 1]}},
-             {"train": 3, "ppp": 9, "posenet": 6, "table2": 1, "fig5": 1, "readings": 1, "reading_fit": 1, "claims": 1, "all": 1}),
+             {"train": 3, "ppp": 9, "posenet": 6, "table2": 1, "fig5": 1, "readings": 1, "reading_fit": 1, "claims": 1,
+              "all": 1}),
     # train.none_seeds: a second seed for the padded runs only (a none run's PPP is 0 by construction).
     "seed_but_not_for_none": ({"train": {"seeds": [0, 1], "none_seeds": [0]}},
                               {"train": 2, "ppp": 6, "posenet": 4, **dict.fromkeys(AGGREGATES - {"fig4"}, 1)}),
@@ -96,10 +105,12 @@ GROWTH = {
     "arch": ({"train": {"archs": {"vgg19": VGG19, "vgg16": {"width": 0.125, "batch_norm": True}}}},
              {"train": 3, "ppp": 9, "posenet": 6, **dict.fromkeys(AGGREGATES, 1)}),
     # An arch leaving a padding out (train.archs.*.paddings) trains nothing: the tables shrink.
-    "arch_paddings": ({"train": {"archs": {"vgg19": {**VGG19, "paddings": ["zeros", "circular"]}}}}, dict.fromkeys(AGGREGATES, 1)),
+    "arch_paddings": ({"train": {"archs": {"vgg19": {**VGG19, "paddings": ["zeros", "circular"]}}}},
+                      dict.fromkeys(AGGREGATES, 1)),
     "plot_only": ({"plots": {"dpi": 90}}, {"fig1": 1, "fig2": 1, "fig3": 1, "fig4": 1, "fig5": 1, "all": 1}),
     # A new primary size reruns the extractions (each measures every size) and Figs 1-2, which measure at it.
-    "ppp_primary_size": ({"ppp": {"input_sizes": [72, 48]}}, {"ppp": 9, "fig1": 1, "fig2": 1, **dict.fromkeys(AGGREGATES, 1)}),
+    "ppp_primary_size": ({"ppp": {"input_sizes": [72, 48]}},
+                         {"ppp": 9, "fig1": 1, "fig2": 1, **dict.fromkeys(AGGREGATES, 1)}),
     "ppp_another_size": ({"ppp": {"input_sizes": [64, 48, 56]}}, {"ppp": 9, **dict.fromkeys(AGGREGATES, 1)}),
     "posenet_trials": ({"posenet": {"trials": 3}}, {"posenet": 6, "table2": 1, "claims": 1, "all": 1}),
     # Calibrated BN statistics change what every extraction measures, and nothing else.
@@ -237,7 +248,8 @@ def test_external_models_are_measured_into_table2(finished_micro, tmp_path):
 def test_changing_one_arch_reruns_that_arch_only(tmp_path):
     """Two archs trained (one epoch); a new width for one of them changes its jobs' params only."""
     wf = workflow_copy(tmp_path)
-    two = {"archs": {"vgg19": {"width": 0.0625}, "vgg16": {"width": 0.0625}}, "paddings": ["zeros"], "epochs": 1, "n_train": 32, "n_val": 16}
+    two = {"archs": {"vgg19": {"width": 0.0625}, "vgg16": {"width": 0.0625}}, "paddings": ["zeros"], "epochs": 1,
+           "n_train": 32, "n_val": 16}
     config = micro_with(wf, "two", train=two)
     targets = [f"results/train/{a}/zeros/seed0/log.csv" for a in ("vgg19", "vgg16")]
     snakemake(wf, *targets, config=config)
@@ -246,8 +258,10 @@ def test_changing_one_arch_reruns_that_arch_only(tmp_path):
     assert planned_jobs(plan) == {"train": 1}
     assert "arch=vgg19" in plan.stdout and "arch=vgg16" not in plan.stdout
     # A recipe key shared by every arch (lr) reruns both; a runtime-only key (workers) none.
-    assert planned_jobs(snakemake(wf, "-n", *targets, config=micro_with(wf, "lr", train={**two, "lr": 0.01}))) == {"train": 2}
-    assert planned_jobs(snakemake(wf, "-n", *targets, config=micro_with(wf, "workers", train={**two, "workers": 1}))) == {}
+    assert planned_jobs(snakemake(wf, "-n", *targets,
+                                  config=micro_with(wf, "lr", train={**two, "lr": 0.01}))) == {"train": 2}
+    assert planned_jobs(snakemake(wf, "-n", *targets,
+                                  config=micro_with(wf, "workers", train={**two, "workers": 1}))) == {}
 
 
 def test_one_figure_builds_only_what_it_needs(tmp_path):
@@ -263,7 +277,8 @@ def test_one_figure_builds_only_what_it_needs(tmp_path):
 @pytest.mark.parametrize(
     "bad,expected",
     [
-        ("train:\n  paddings: [zeros, mirror]\n", "'mirror' is not one of ['zeros', 'circular', 'reflect', 'replicate', 'randn', 'none']"),
+        ("train:\n  paddings: [zeros, mirror]\n",
+         "'mirror' is not one of ['zeros', 'circular', 'reflect', 'replicate', 'randn', 'none']"),
         ("tiles:\n  colour: red\n", "'colour' was unexpected"),
         ("tiles:\n  source: wms\n", "'wms' is not one of ['synthetic', 'xyz', 'folder']"),
     ],

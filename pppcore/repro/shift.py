@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 
 from ..alignment import align
-from ..extract import measure_folder
 from ..metrics import PPPResult
 from ..models import PPPModel
+from ..ppp import measure_folder
 
 Results = dict[str, PPPResult]
 

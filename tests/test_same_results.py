@@ -55,7 +55,7 @@ def run_micro(wf: Path, code: Path) -> dict[str, bytes]:
 def test_the_micro_dag_writes_the_same_bytes_as_the_baseline_commit(tmp_path):
     old_tree = baseline_tree(tmp_path / "baseline")
     old = run_micro(old_tree, old_tree)
-    new = run_micro(workflow_copy(tmp_path / "now"), ROOT)
+    new = run_micro(workflow_copy(tmp_path), ROOT)
     assert len(old) > 50  # the whole DAG: checkpoints, PPP, PosENet, BHV, tables, figures
     assert sorted(new) == sorted(old), f"only now: {sorted(set(new) - set(old))}; only before: {sorted(set(old) - set(new))}"
     differ = [name for name in old if new[name] != old[name]]

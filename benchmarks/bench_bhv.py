@@ -1,4 +1,4 @@
-"""Benchmark: one BHV job's nets fitted one by one (today) vs as ONE grouped model (issue 26 item 5).
+"""Benchmark: one BHV job's nets fitted one by one (today) vs as ONE grouped model.
 
 A BHV job (rule bhv: one split x padding x conv type) fits ``trials x backgrounds`` nets
 (default config: 2 x 2 = 4), each trained on its own with early stopping. The candidate

@@ -1,5 +1,5 @@
 """PosENet trial phase: the plain per-trial conv PEMs (tests/posenet_reference.py) vs the
-contracted, batched PEMs of pppcore.repro.posenet (issue 26).
+contracted, batched PEMs of pppcore.repro.posenet.
 
 Times ``run_trials`` (all ``posenet.trials`` PEMs: training and scoring) at config.yaml's
 scale: its ``posenet`` section and each arch's ``train.archs`` width, features of random

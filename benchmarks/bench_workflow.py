@@ -1,8 +1,8 @@
-"""Budget benchmark of the Snakemake workflow (issue 4 item 6; issue 5 item 5).
+"""Budget benchmark of the Snakemake workflow.
 
 Measures, each in a fresh copy of the workflow with an empty results/:
   (a) `snakemake --cores 2 all` on the default (tiny) config -- target <= 15 min on a 2-core
-      machine with nothing else running (issue 14: the paper's whole Table 2 grid); jobs run
+      machine with nothing else running (the paper's whole Table 2 grid); jobs run
       side by side, so the wall time is split between the PPP part and the baselines in
       proportion to their job seconds (from Snakemake's benchmark files, also listed per rule);
   (b) `snakemake -n all --configfile config/paper.yaml` (the full paper DAG) -- <= 10 s;

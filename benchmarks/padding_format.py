@@ -1,4 +1,4 @@
-"""Training step time with the pads before and after they kept the memory format (issue 26).
+"""Training step time with the pads before and after they kept the memory format.
 
 ``train.memory_format: channels_last`` runs the models NHWC, but ``F.pad``'s circular mode and
 ``randn``'s concatenation used to return NCHW maps: the next conv and the BatchNorm before the

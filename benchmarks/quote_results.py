@@ -206,7 +206,7 @@ def csv_block(name: str, columns: dict[str, str]) -> callable:
     return build
 
 
-SPEED_BLOCKS = {  # issue 26: what each change saves, and how far its numbers moved
+SPEED_BLOCKS = {  # what each speed-up saves, and how far its numbers moved
     "posenet_speed": csv_block("bench_posenet", {"arch": "arch", "reference_s": "per-trial conv (s)",
                                                  "fast_s": "contracted, batched (s)", "speedup": "speed-up",
                                                  "spc_abs_diff": "SPC diff", "mae_abs_diff": "MAE diff",

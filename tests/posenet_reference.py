@@ -1,4 +1,4 @@
-"""The PosENet trial phase as it was before the contracted, batched form (issue 26): one PEM
+"""The PosENet trial phase as it was before the contracted, batched form: one PEM
 module per trial, trained one trial after another on the concatenated 28 x 28 maps.
 
 Moved here verbatim from ``pppcore/repro/posenet.py`` as the reference that

@@ -1,4 +1,4 @@
-"""Bad-input inventory (issue 28, item 5): every entry point refuses bad input clearly.
+"""Bad-input inventory: every entry point refuses bad input clearly.
 
 Each case in :data:`CASES` gives one bad input to one entry point and asserts three things:
 (1) the error names the offending key, file or value (every substring in ``message``);
@@ -571,7 +571,7 @@ CHECKPOINT_CASES = [
                  "bare.pt: a bare state_dict; pass the model (or arch)", watched="ckpt"),
     library_case("ckpt-newer-config", "checkpoint",
                  "a config key this version does not know (there is no format field: a newer writer shows up so; "
-                 "it used to be a bare TypeError)",
+                 "named, not a bare TypeError)",
                  _load(_saved(lambda: {**_vgg_state(), "config": {**_vgg_state()["config"], "stem": "patchify"}},
                               "new.pt")),
                  "new.pt: its config", "unexpected keyword argument 'stem'", "written by another pppcore version?",

@@ -18,7 +18,7 @@ import pytest
 
 from helpers import ROOT, workflow_copy
 
-# The last commit before the refactor (pppcore 0.1.0, issue-28 state of the workflow).
+# The last commit before the refactor (pppcore 0.1.0).
 BASELINE = "5aefd271f9bf8772c5df87faeabcdabe93eb5533"
 # What records wall time, host or Snakemake's own bookkeeping, not a result.
 VOLATILE_FOLDERS = {"logs", "benchmarks", ".state"}

@@ -3,27 +3,32 @@
 # [test] extra) and its captions are clean reStructuredText. A fresh venv, the micro DAG run to
 # `report` in a copy of the workflow, then fails (exit 1) when report.html is missing or when the
 # run's output, the report job's log or report.html carries a docutils message.
-# Usage: .ci/report_check.sh [VENV]   (default /tmp/ppp-report-venv, recreated every time)
+# Usage: .ci/report_check.sh [VENV]   (default /tmp/ppp-report-venv, recreated every time;
+# PPP_REPORT_REUSE_VENV=1 keeps one that exists, for reruns by hand)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 venv=${1:-/tmp/ppp-report-venv}
 start=$(date +%s)
 
-rm -rf "$venv"
-python3 -m venv "$venv"
-"$venv/bin/pip" install -q -e "$root[workflow]"
+if [ "${PPP_REPORT_REUSE_VENV:-0}" = 1 ] && [ -x "$venv/bin/snakemake" ]; then
+  echo "report_check: reusing $venv (PPP_REPORT_REUSE_VENV=1)"
+else
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -e "$root[workflow]"
+fi
 installed=$(date +%s)
-echo "report_check: fresh venv with [workflow] in $((installed - start)) s"
+echo "report_check: venv with [workflow] in $((installed - start)) s"
 
 # The workflow's files in a scratch folder, as tests/helpers.py workflow_copy: the micro config is
-# the default there (--configfile merges nested keys into config.yaml).
+# the default there (--configfile merges nested keys into config.yaml). Links followed (-L):
+# config/config.schema.yaml points into pppcore/. Kept when the check fails, for a look.
 work=$(mktemp -d /tmp/ppp-report-check.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 cp Snakefile "$work/"
 cp tests/micro.yaml "$work/config.yaml"
 for folder in rules workflow_scripts config envs report profiles; do
-  cp -r "$folder" "$work/"
+  cp -rL "$folder" "$work/"
 done
 out="$work/snakemake.out"
 status=0
@@ -55,6 +60,8 @@ if [ -f "$html" ] && grep -Eo "$html_pattern" "$html" | sort | uniq -c >&2; then
 fi
 echo "report_check: took $(($(date +%s) - start)) s in all"
 if [ "$fail" -ne 0 ]; then
+  echo "report_check: the run is kept in $work" >&2
   exit 1
 fi
+rm -rf "$work"
 echo "report_check: report built, no docutils message"

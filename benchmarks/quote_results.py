@@ -14,7 +14,8 @@ in the files :data:`BLOCKS` names for it, and is rebuilt from committed files un
 - docs/performance.md: ``budgets``, ``profile``, ``efficiency``, ``posenet_speed``,
   ``padding_speed``, ``resize_cache``, ``bench_ppp``, ``conversion``;
 - docs/workflow.md: ``jobs`` (every scale's dry-run job stats, ``dry_run_jobs.csv``, written by
-  ``benchmarks/dry_run_jobs.py``); docs/cluster.md: ``paper_jobs``, ``small``;
+  ``benchmarks/dry_run_jobs.py``) and ``growth`` (the "Growing a run" table: the growth cases
+  that ``tests/test_workflow.py`` checks, from ``tests/growth.py``); docs/cluster.md: ``paper_jobs``, ``small``;
 - docs/readings.md: ``sigma_readings``, ``central_fit``, ``central_verdict``.
 
 Usage: python benchmarks/quote_results.py [--check]   (--check: exit 1 if any file differs)
@@ -316,6 +317,15 @@ def run_sections_block() -> str:
     return "\n\n".join(parts)
 
 
+def growth_block() -> str:
+    """What each config change reruns on a finished micro run: ``tests/growth.py``, the cases
+    ``tests/test_workflow.py`` checks against Snakemake's dry run."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from growth import growth_table
+
+    return growth_table()
+
+
 def jobs_block() -> str:
     """Every scale's dry run: jobs per rule (``dry_run_jobs.csv``)."""
     t = pd.read_csv(RESULTS / "dry_run_jobs.csv")
@@ -355,6 +365,7 @@ BLOCKS = {
     **{name: ((PERFORMANCE_MD,), build) for name, build in SPEED_BLOCKS.items()},
     "conversion": ((PERFORMANCE_MD,), conversion_block),
     "jobs": ((WORKFLOW_MD,), jobs_block),
+    "growth": ((WORKFLOW_MD,), growth_block),
     "paper_jobs": ((CLUSTER_MD,), paper_jobs_block),
     "small": ((CLUSTER_MD,), small_block),
     "sigma_readings": ((READINGS_MD,), sigma_readings_block),

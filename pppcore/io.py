@@ -129,8 +129,10 @@ def write_npz(path: str | os.PathLike, arrays: dict[str, Any]) -> None:
 
 
 def torch_save(obj: Any, path: str | os.PathLike) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` atomically and byte-identical for equal objects: given a path, torch names
+    the archive's folder after the file (here a random temporary name); given a file, "archive"."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import yaml
 from pppcore.metrics import READINGS, SNR_READINGS
 from pppcore.repro.claims import VERDICTS
 
+from growth import AGGREGATES, GROWTH
 from helpers import MICRO, planned_jobs, planned_rules, snakemake, workflow_copy
 
 
@@ -89,41 +90,12 @@ def test_micro_dag_end_to_end(finished_micro):
     assert planned_jobs(snakemake(wf, "-n", "report")) == {}  # finished: nothing reruns
 
 
-# What a change of config plans on the finished micro run (3 paddings x 1 seed x 3 checkpoints;
-# PosENet on epochs 0 and 2). The README's "Growing a run" table states these.
-AGGREGATES = {"table2", "fig4", "fig5", "readings", "reading_fit", "claims", "all"}
-VGG19 = yaml.safe_load(MICRO.read_text())["train"]["archs"]["vgg19"]
-GROWTH = {
-    "seed": ({"train": {"seeds": [0, 1]}},
-             {"train": 3, "ppp": 9, "posenet": 6, "table2": 1, "fig5": 1, "readings": 1, "reading_fit": 1, "claims": 1,
-              "all": 1}),
-    # train.none_seeds: a second seed for the padded runs only (a none run's PPP is 0 by construction).
-    "seed_but_not_for_none": ({"train": {"seeds": [0, 1], "none_seeds": [0]}},
-                              {"train": 2, "ppp": 6, "posenet": 4, **dict.fromkeys(AGGREGATES - {"fig4"}, 1)}),
-    "padding": ({"train": {"paddings": ["zeros", "circular", "none", "reflect"]}},
-                {"train": 1, "ppp": 3, "posenet": 2, **dict.fromkeys(AGGREGATES, 1)}),
-    "arch": ({"train": {"archs": {"vgg19": VGG19, "vgg16": {"width": 0.125, "batch_norm": True}}}},
-             {"train": 3, "ppp": 9, "posenet": 6, **dict.fromkeys(AGGREGATES, 1)}),
-    # An arch leaving a padding out (train.archs.*.paddings) trains nothing: the tables shrink.
-    "arch_paddings": ({"train": {"archs": {"vgg19": {**VGG19, "paddings": ["zeros", "circular"]}}}},
-                      dict.fromkeys(AGGREGATES, 1)),
-    "plot_only": ({"plots": {"dpi": 90}}, {"fig1": 1, "fig2": 1, "fig3": 1, "fig4": 1, "fig5": 1, "all": 1}),
-    # A new primary size reruns the extractions (each measures every size) and Figs 1-2, which measure at it.
-    "ppp_primary_size": ({"ppp": {"input_sizes": [72, 48]}},
-                         {"ppp": 9, "fig1": 1, "fig2": 1, **dict.fromkeys(AGGREGATES, 1)}),
-    "ppp_another_size": ({"ppp": {"input_sizes": [64, 48, 56]}}, {"ppp": 9, **dict.fromkeys(AGGREGATES, 1)}),
-    "posenet_trials": ({"posenet": {"trials": 3}}, {"posenet": 6, "table2": 1, "claims": 1, "all": 1}),
-    # Calibrated BN statistics change what every extraction measures, and nothing else.
-    "bn_stats": ({"ppp": {"bn_stats": "calibrated"}}, {"ppp": 9, **dict.fromkeys(AGGREGATES, 1)}),
-}
-
-
 @pytest.mark.xdist_group("micro")
 @pytest.mark.parametrize("change", GROWTH)
 def test_growing_the_grid_reruns_only_what_depends_on_it(finished_micro, change):
-    sections, expected = GROWTH[change]
-    config = micro_with(finished_micro, change, **sections)
-    assert planned_jobs(snakemake(finished_micro, "-n", "all", config=config)) == expected
+    case = GROWTH[change]  # tests/growth.py: also the rows of the docs' "Growing a run" table
+    config = micro_with(finished_micro, change, **case.sections)
+    assert planned_jobs(snakemake(finished_micro, "-n", "all", config=config)) == case.plan
 
 
 @pytest.mark.xdist_group("micro")

@@ -3,12 +3,10 @@
 # JSON). Wildcards bpad/conv are BHV-only names: the global padding constraint lists the PPP
 # training paddings, which need not include every BHV padding. Split protocols (bhv.splits):
 # original = the paper's (validation and similar test = the first training images),
-# independent = one random stream per split (pppcore/repro/bhv.py).
+# independent = one random stream per split (docs/protocols.md).
 BHV = config["bhv"]
-# (padding, conv type) per job; padding none runs once, as conv type valid
-# (same list as pppcore.repro.bhv.variants, not imported: parsing the workflow stays torch-free).
-BHV_NETS = [(p, c) for p in BHV["paddings"] if p != "none" for c in BHV["conv_types"]]
-BHV_NETS += [("none", "valid")] * ("none" in BHV["paddings"])
+# (padding, conv type) per job; padding none runs once, as conv type valid (pppcore.repro.grid).
+BHV_NETS = bhv_nets(BHV["paddings"], BHV["conv_types"])
 
 
 rule bhv:

@@ -12,6 +12,7 @@ import yaml
 from pppcore.repro.config import PPPConfig
 from pppcore.repro.grid import (
     CLAMPED,
+    bhv_nets,
     checkpoint_epochs,
     measure_sizes,
     min_input_sizes,

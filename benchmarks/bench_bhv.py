@@ -144,7 +144,7 @@ def stack(parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor,
 def evaluate_grouped(
     model: GroupedBHV, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
 ) -> tuple[list[float], list[float]]:
-    """Per net (mean cross-entropy, accuracy in %), batched as ``bhv.evaluate``."""
+    """Per net (mean cross-entropy, accuracy in %), batched as ``bhv.loss_and_accuracy``."""
     model.eval()
     loss, correct = torch.zeros(model.g, dtype=torch.float64), torch.zeros(model.g, dtype=torch.int64)
     for i in range(0, len(x), batch_size):

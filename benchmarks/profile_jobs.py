@@ -193,7 +193,7 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
     return {
         "train (vgg19, zeros)": (
             train,
-            {"data": data_fns, "validation": ["pppcore.repro.train:evaluate"],
+            {"data": data_fns, "validation": ["pppcore.repro.train:validate"],
              "checkpoint I/O": ["pppcore.repro.train:save_checkpoint", "pppcore.repro.train:torch_save"],
              "training compute": ["pppcore.repro.train:_train_epoch"]}),
         "extraction (vgg19 zeros, last epoch)": (  # every measurement size, as the job (rules/common.smk: SIZES)
@@ -214,7 +214,8 @@ def default_jobs(run: Path, tmp: Path) -> dict[str, tuple]:
             lambda: run_variant("zeros", "full", "black", BHVConfig.from_config(cfg["bhv"]),
                                 split=cfg["bhv"]["splits"][0]),
             {"data": ["pppcore.repro.bhv:make_splits"], "training": ["pppcore.repro.bhv:fit"],
-             "test accuracy": ["pppcore.repro.bhv:evaluate"], "trajectories": ["pppcore.repro.bhv:inconsistency"]}),
+             "test accuracy": ["pppcore.repro.bhv:loss_and_accuracy"],
+             "trajectories": ["pppcore.repro.bhv:inconsistency"]}),
     }
 
 

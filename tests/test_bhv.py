@@ -19,9 +19,9 @@ from pppcore.repro.bhv import (
     BHVConfig,
     BHVNet,
     dissimilar,
-    evaluate,
     fit,
     inconsistency,
+    loss_and_accuracy,
     make_splits,
     pad_amount,
     render,
@@ -244,9 +244,9 @@ def test_trajectory_inconsistency_separates_relative_from_absolute_models(backgr
     d = make_splits(10, 10, 400, 100, background, seed=2)
     rel, ab = RelativeOnly(), AbsoluteOnly()
     assert inconsistency(rel, d.trajectories) == 0.0
-    assert evaluate(rel, *d.similar)[1] == evaluate(rel, *d.dissimilar)[1] == 100.0
+    assert loss_and_accuracy(rel, *d.similar)[1] == loss_and_accuracy(rel, *d.dissimilar)[1] == 100.0
     assert inconsistency(ab, d.trajectories) == 100.0  # every trajectory crosses the middle
-    assert evaluate(ab, *d.similar)[1] == 100.0 and evaluate(ab, *d.dissimilar)[1] == 0.0
+    assert loss_and_accuracy(ab, *d.similar)[1] == 100.0 and loss_and_accuracy(ab, *d.dissimilar)[1] == 0.0
 
 
 def test_fit_stops_early_and_restores_the_best_weights():
@@ -258,7 +258,7 @@ def test_fit_stops_early_and_restores_the_best_weights():
     losses = [h["val_loss"] for h in out["history"]]
     assert out["best_epoch"] == 1 + int(np.argmin(losses)) and out["best_val_loss"] == min(losses)
     assert out["epochs_run"] == cfg.epochs or out["epochs_run"] == out["best_epoch"] + cfg.patience
-    assert evaluate(model, *d.val)[0] == pytest.approx(out["best_val_loss"], rel=1e-5)
+    assert loss_and_accuracy(model, *d.val)[0] == pytest.approx(out["best_val_loss"], rel=1e-5)
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

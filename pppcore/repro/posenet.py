@@ -398,7 +398,7 @@ def _sgd_step(params: list[torch.Tensor], grads: Sequence[torch.Tensor], bufs: l
             p.add_(buf, alpha=-lr)
 
 
-def evaluate(pems: PEMs, data: FeatureCache, target: torch.Tensor, cfg: PosENetConfig,
+def score_trials(pems: PEMs, data: FeatureCache, target: torch.Tensor, cfg: PosENetConfig,
              device: torch.device | str = "cpu") -> list[dict[str, float]]:
     """Per trial: mean per-image SPC and MAE (NaN kept: one undefined image makes the mean NaN)."""
     spc: list[list[float]] = [[] for _ in range(pems.trials)]
@@ -426,7 +426,7 @@ def run_trials(train: FeatureCache, evaluation: FeatureCache, cfg: PosENetConfig
     target = make_target(cfg.target, cfg.input_size)
     seeds = [trial_seed(cfg.seed, trial) for trial in range(cfg.trials)]
     pems, losses = fit(train, target, cfg, seeds, device)
-    scores = evaluate(pems, evaluation, target, cfg, device)
+    scores = score_trials(pems, evaluation, target, cfg, device)
     return [{"trial": trial, "seed": seed, "train_loss": loss, **score}
             for trial, (seed, loss, score) in enumerate(zip(seeds, losses, scores, strict=True))]
 
@@ -457,6 +457,6 @@ def posenet_checkpoint(
 
 
 __all__: Iterable[str] = [
-    "FeatureCache", "PEMs", "PosENetConfig", "TARGETS", "crops", "evaluate", "fit", "make_target",
+    "FeatureCache", "PEMs", "PosENetConfig", "TARGETS", "crops", "fit", "make_target",
     "posenet_checkpoint", "run_trials", "spearman", "taps",
 ]

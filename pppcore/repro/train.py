@@ -98,7 +98,7 @@ def _targets(y, device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, data: Dataset, task: str = "classification", batch_size: int = 128,
+def validate(model: torch.nn.Module, data: Dataset, task: str = "classification", batch_size: int = 128,
              workers: int = 0,
              memory_format: str = "contiguous") -> dict[str, Any]:
     """``performance`` (top-1 accuracy or mean weighted F-measure) of ``model`` (eval mode)
@@ -179,14 +179,14 @@ def train(
     else:
         if cfg.init_weights:  # a fresh start only: a resumed model already holds trained weights
             extra["init_weights"] = load_trunk(model, cfg.init_weights, key=f"train.archs.{cfg.arch}.init_weights")
-        scores = evaluate(model, val_set, cfg.task, workers=workers, memory_format=cfg.memory_format)
+        scores = validate(model, val_set, cfg.task, workers=workers, memory_format=cfg.memory_format)
         save_checkpoint(checkpoint_path(out_dir, 0), model, epoch=0, **scores, **extra)
     for epoch in range(start, cfg.epochs + 1):
         tic = time.perf_counter()
         row = _train_epoch(model, optimizer, train_set, cfg, epoch, progress, workers)
         scores = {}
         if cfg.validate == "every_epoch" or cfg.is_checkpoint(epoch):
-            scores = evaluate(model, val_set, cfg.task, workers=workers, memory_format=cfg.memory_format)
+            scores = validate(model, val_set, cfg.task, workers=workers, memory_format=cfg.memory_format)
         row.update(epoch=epoch, val_acc=scores.get("val_acc", ""),
                    performance=round(scores["performance"], 6) if scores else "",
                    seconds=round(time.perf_counter() - tic, 3))

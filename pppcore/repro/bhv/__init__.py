@@ -23,13 +23,13 @@ from .data import (
     sample_layout,
     trajectories,
 )
-from .fit import evaluate, fit, inconsistency
+from .fit import fit, inconsistency, loss_and_accuracy
 from .nets import CONV_TYPES, KERNEL, VALID, BHVNet, pad_amount, variants
 from .run import run_variant
 
 __all__ = [
     "BACKGROUNDS", "BANDS", "BOX", "CONV_TYPES", "GREEN", "KERNEL", "LEFT_X_MAX", "MIN_GAP", "PROTOCOLS", "RED",
     "SHIFT", "SIZE", "SPLITS", "VALID", "BHVConfig", "BHVNet", "Layout", "Splits", "check_protocol", "dissimilar",
-    "evaluate", "fit", "inconsistency", "make_splits", "pad_amount", "render", "run_variant", "sample_layout",
+    "loss_and_accuracy", "fit", "inconsistency", "make_splits", "pad_amount", "render", "run_variant", "sample_layout",
     "trajectories", "variants",
 ]

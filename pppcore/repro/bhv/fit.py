@@ -20,7 +20,7 @@ def _batches(x: torch.Tensor, y: torch.Tensor, size: int):
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500,
+def loss_and_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500,
              device: torch.device | str = "cpu") -> tuple[float, float]:
     """(mean cross-entropy, accuracy in %) of ``model`` on ``(x, y)``."""
     model.eval()
@@ -47,7 +47,7 @@ def fit(
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(model(xb.to(device)), yb.to(device)).backward()
             opt.step()
-        val_loss, val_acc = evaluate(model, *val, device=device)
+        val_loss, val_acc = loss_and_accuracy(model, *val, device=device)
         history.append({"epoch": epoch, "val_loss": val_loss, "val_acc": val_acc})
         print(f"epoch {epoch:3d}  val loss {val_loss:.4f}  val acc {val_acc:6.2f}", flush=True)
         if val_loss < best:

@@ -10,7 +10,7 @@ import torch
 
 from ..config import BHVConfig
 from .data import make_splits
-from .fit import evaluate, fit, inconsistency
+from .fit import fit, inconsistency, loss_and_accuracy
 from .nets import BHVNet, pad_amount
 
 
@@ -29,8 +29,8 @@ def run_variant(
         model = BHVNet(padding, conv_type, init_seed)
         print(f"[{split}/{padding}/{conv_type}/{background}] trial {t} (seed {init_seed})", flush=True)
         fitted = fit(model, data.train, data.val, cfg, device)
-        similar = evaluate(model, *data.similar, device=device)[1]
-        dissim = evaluate(model, *data.dissimilar, device=device)[1]
+        similar = loss_and_accuracy(model, *data.similar, device=device)[1]
+        dissim = loss_and_accuracy(model, *data.dissimilar, device=device)[1]
         trials.append({
             "trial": t, "init_seed": init_seed, "similar": similar, "dissimilar": dissim, "diff": dissim - similar,
             "inconsistency": inconsistency(model, data.trajectories, device=device),

@@ -120,7 +120,8 @@ def check_sizes():
         for size in SIZES:
             if size < need and padding not in CLAMPED:
                 raise ValueError(
-                    f"ppp.input_sizes: {size} px is below the smallest input {arch} can see with padding {padding} ({need} px); use sizes >= {need}"
+                    f"ppp.input_sizes: {size} px is below the smallest input {arch} can see with padding {padding} "
+                    f"({need} px); use sizes >= {need}"
                 )
 
 
@@ -209,7 +210,8 @@ def ppp_params(wildcards):
 
 # The run's scale in one line: the claims table judges every claim "at this scale".
 SCALE = (
-    f"{config['name']}: {', '.join(ARCHS)}; {len(SEEDS)} seed(s){'' if NONE_SEEDS == SEEDS else f' ({len(NONE_SEEDS)} for none)'}; {TRAIN['epochs']} epochs on "
+    f"{config['name']}: {', '.join(ARCHS)}; {len(SEEDS)} seed(s)"
+    f"{'' if NONE_SEEDS == SEEDS else f' ({len(NONE_SEEDS)} for none)'}; {TRAIN['epochs']} epochs on "
     f"{TRAIN['n_train']} images at {TRAIN['image_size']} px; PPP on {PPP['max_images'] or 'all'} "
     f"tiles at {' and '.join(map(str, SIZES))} px (primary {PRIMARY_SIZE}), BN {PPP['bn_stats']}"
 )

@@ -26,9 +26,11 @@ def test_external_grid_has_a_row_per_model_and_a_column_per_tap():
 
 
 def _chronological_frame(archs=("vgg19",), lois=(1, 2, 3, 4)):
-    rows = [{"arch": arch, "loi_index": loi, "layer": f"block{loi + 1}", "padding": padding, "seed": seed, "epoch": epoch,
+    rows = [{"arch": arch, "loi_index": loi, "layer": f"block{loi + 1}", "padding": padding, "seed": seed,
+             "epoch": epoch,
              "snr_ppp": 0.1 * epoch + seed, "mae_ppp": 0.01 * epoch * loi}
-            for arch in archs for loi in lois for padding in ("zeros", "circular") for seed in (0, 1) for epoch in (0, 1, 2)]
+            for arch in archs for loi in lois for padding in ("zeros", "circular")
+            for seed in (0, 1) for epoch in (0, 1, 2)]
     return pd.DataFrame(rows)
 
 

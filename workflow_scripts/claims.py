@@ -15,7 +15,8 @@ with log_to(sm.log[0]):
     fit = pd.read_csv(sm.input.fit)
     header = f"{provenance(sm.params.scale)} {rule_text(fit)}"
     posenet = collect_posenet(sm.input.posenet) if sm.input.posenet else None  # config baselines may leave PosENet out
-    bhv = bhv_claims(pd.read_csv(sm.input.table1)) if sm.input.table1 else ()  # ... and BHV: their claims read "not run"
+    # ... and BHV: their claims read "not run"
+    bhv = bhv_claims(pd.read_csv(sm.input.table1)) if sm.input.table1 else ()
     table = claims_table(collect(sm.input.ppp), sm.params.scale, posenet, bhv,
                          primary_reading=primary_reading(fit), primary_size=sm.params.primary_size)
     write_text(sm.output.csv, table.to_csv(index=False))

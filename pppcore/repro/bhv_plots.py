@@ -17,7 +17,8 @@ from .bhv import BACKGROUNDS, KERNEL, SIZE, dissimilar, render, sample_layout
 def fig3_samples(backgrounds: tuple[str, ...] = tuple(BACKGROUNDS), seed: int = 0, pad: int = KERNEL - 1) -> Figure:
     """Rows: backgrounds; columns: class 0 / 1 of the similar and the dissimilar test."""
     similar = sample_layout(2, seed, "test")  # labels 0, 1
-    columns = [("similar", similar, 0), ("similar", similar, 1), ("dissimilar", dissimilar(similar), 0), ("dissimilar", dissimilar(similar), 1)]
+    columns = [("similar", similar, 0), ("similar", similar, 1),
+               ("dissimilar", dissimilar(similar), 0), ("dissimilar", dissimilar(similar), 1)]
     fig = Figure(figsize=(2.2 * len(columns), 2.6 * len(backgrounds)))
     axes = fig.subplots(len(backgrounds), len(columns), squeeze=False)
     for r, bg in enumerate(backgrounds):

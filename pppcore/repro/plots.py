@@ -20,7 +20,8 @@ from ..io import atomic_path, read_npz
 if TYPE_CHECKING:
     from .surfaces import ChannelSurfaces
 
-PADDING_COLOURS = {"zeros": "tab:red", "circular": "tab:blue", "reflect": "tab:green", "replicate": "tab:orange", "randn": "tab:purple", "none": "tab:gray"}
+PADDING_COLOURS = {"zeros": "tab:red", "circular": "tab:blue", "reflect": "tab:green", "replicate": "tab:orange",
+                   "randn": "tab:purple", "none": "tab:gray"}
 
 
 def save(fig: Figure, *paths: str | os.PathLike, dpi: int = 120) -> None:
@@ -45,7 +46,8 @@ def fig5_chronological(df: pd.DataFrame) -> Figure:
                     stats = g.groupby("epoch")[metric].agg(["mean", "std"]).fillna(0)
                     colour = PADDING_COLOURS.get(padding)
                     ax.plot(stats.index, stats["mean"], marker="o", ms=3, color=colour, label=padding)
-                    ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colour, alpha=0.2)
+                    ax.fill_between(stats.index, stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                                    color=colour, alpha=0.2)
                 layer = sub["layer"].iloc[0] if len(sub) else f"LoI {loi}"
                 ax.set_title(f"{arch} {layer}: {label}", fontsize=9)
                 ax.set_xlabel("epoch", fontsize=8)
@@ -144,7 +146,8 @@ def fig2_principal_shift(exact: dict, naive: dict, caption: str = "") -> Figure:
             ax.set_title(f"{name}  MAE-PPP {r.mae_ppp:.3g}", fontsize=8)
             if j == 0:
                 ax.set_ylabel(label, fontsize=9)
-    fig.suptitle("Principal point shift: PPP (channel mean, each map scaled to [0, 1])" + (f"\n{caption}" if caption else ""), fontsize=10)
+    fig.suptitle("Principal point shift: PPP (channel mean, each map scaled to [0, 1])"
+                 + (f"\n{caption}" if caption else ""), fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -22,20 +22,23 @@ from .claims import NA
 COMPACT_COLUMNS = ("id", "section", "reading", "verdict", "ours", "paper", "same_elsewhere", "why")
 
 
-def snakemake_report(snakefile: str | os.PathLike, config: Mapping[str, Any], out: str | os.PathLike, workdir: str | os.PathLike = ".") -> None:
+def snakemake_report(snakefile: str | os.PathLike, config: Mapping[str, Any], out: str | os.PathLike,
+                     workdir: str | os.PathLike = ".") -> None:
     """Write ``out`` with ``snakemake --report`` under this run's own ``config`` (so a
     ``--configfile config/paper.yaml`` run reports the paper run, not the default);
     ``--nolock`` because the calling run holds the lock. Atomic: a failed report leaves no file."""
     with tempfile.TemporaryDirectory() as tmp, atomic_path(out) as partial:
         config_file = Path(tmp) / "config.yaml"
         config_file.write_text(yaml.safe_dump(dict(config)))
-        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--directory", str(Path(workdir).resolve()),
-               "--nolock", "--configfile", str(config_file), "--report", str(partial)]
+        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
+               "--directory", str(Path(workdir).resolve()), "--nolock", "--configfile", str(config_file),
+               "--report", str(partial)]
         print(" ".join(cmd), flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         print(proc.stdout, proc.stderr, sep="\n", flush=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"snakemake --report failed with exit code {proc.returncode}: {proc.stderr.strip().splitlines()[-1:] or ''}")
+            raise RuntimeError(f"snakemake --report failed with exit code {proc.returncode}: "
+                               f"{proc.stderr.strip().splitlines()[-1:] or ''}")
 
 
 def claims_compact(t: pd.DataFrame) -> pd.DataFrame:

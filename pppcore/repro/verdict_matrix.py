@@ -38,7 +38,8 @@ def matrix_columns(t: pd.DataFrame) -> list[str]:
 def cell_codes(t: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Rows x columns of indices into :data:`STYLE` (an unknown verdict raises KeyError)."""
     index = {v: i for i, v in enumerate(STYLE)}
-    return np.array([[index[str(v)] for v in row] for row in t[columns].itertuples(index=False)], dtype=int).reshape(len(t), len(columns))
+    codes = [[index[str(v)] for v in row] for row in t[columns].itertuples(index=False)]
+    return np.array(codes, dtype=int).reshape(len(t), len(columns))
 
 
 def row_notes(t: pd.DataFrame, reasons: Mapping[str, Mapping[str, str]] | None = None) -> list[str]:
@@ -57,7 +58,8 @@ def row_notes(t: pd.DataFrame, reasons: Mapping[str, Mapping[str, str]] | None =
     return notes
 
 
-def verdict_matrix(t: pd.DataFrame, primary: str | None = None, reasons: Mapping[str, Mapping[str, str]] | None = None) -> Figure:
+def verdict_matrix(t: pd.DataFrame, primary: str | None = None,
+                   reasons: Mapping[str, Mapping[str, str]] | None = None) -> Figure:
     """The matrix of :func:`.claims.claims_table`'s table ``t``; ``primary`` and ``reasons``
     default to its ``attrs`` (set by claims_table)."""
     primary = primary or t.attrs.get("primary")
@@ -67,7 +69,8 @@ def verdict_matrix(t: pd.DataFrame, primary: str | None = None, reasons: Mapping
     codes = cell_codes(t, columns)
     fig = Figure(figsize=(3.0 + 0.42 * len(columns) + 6.0, 1.9 + 0.24 * len(t)))
     ax = fig.add_subplot()
-    ax.imshow(codes, cmap=ListedColormap([c for c, _ in STYLE.values()]), vmin=-0.5, vmax=len(STYLE) - 0.5, aspect="auto",
+    ax.imshow(codes, cmap=ListedColormap([c for c, _ in STYLE.values()]), vmin=-0.5, vmax=len(STYLE) - 0.5,
+              aspect="auto",
               interpolation="nearest")
     _grid(ax, codes.shape)
     ax.set_xticks(range(len(columns)), columns, rotation=60, ha="left", fontsize=7)
@@ -80,9 +83,11 @@ def verdict_matrix(t: pd.DataFrame, primary: str | None = None, reasons: Mapping
         if note:
             ax.text(len(columns) - 0.2, i, note, va="center", fontsize=6, color="0.25", clip_on=False)
     handles = [Patch(facecolor=c, edgecolor="0.5", label=label) for c, label in STYLE.values()]
-    handles.append(Patch(facecolor="none", edgecolor="black", linewidth=2.5, label=f"primary: {primary} (the table's verdict)"))
+    handles.append(Patch(facecolor="none", edgecolor="black", linewidth=2.5,
+                         label=f"primary: {primary} (the table's verdict)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=3, fontsize=7, frameon=False)
-    ax.set_title("Claims of the paper: verdict per SNR reading and measurement size (reading@size px)", fontsize=9, pad=55)
+    ax.set_title("Claims of the paper: verdict per SNR reading and measurement size (reading@size px)",
+                 fontsize=9, pad=55)
     fig.tight_layout()
     return fig
 

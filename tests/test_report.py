@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import jinja2
@@ -17,7 +16,7 @@ from docutils.core import publish_parts
 from pppcore.repro.claims import NA, claims_rst
 from pppcore.repro.report import COMPACT_COLUMNS, claims_compact
 
-from helpers import MICRO, ROOT, snakemake, workflow_copy
+from helpers import MICRO, ROOT
 
 # What docutils says about a caption it cannot read ("<string>:3: (ERROR/3) Undefined substitution
 # referenced: "A"."), in a log or as report.html's "System Message" boxes.
@@ -89,22 +88,10 @@ def test_tables_1_2_figures_1_to_5_and_the_claims_page_are_report_items_with_a_c
     assert "tables/claims.csv" not in items
 
 
-@pytest.fixture(scope="module")
-def reported_micro(tmp_path_factory) -> Path:
-    """The micro DAG, narrowed to what the report needs (zeros and none, one size), run to ``report``."""
-    wf = workflow_copy(tmp_path_factory.mktemp("report"))
-    config = yaml.safe_load(MICRO.read_text())
-    config["train"]["paddings"] = ["zeros", "none"]
-    config["ppp"]["input_sizes"] = [64]
-    (wf / "narrow.yaml").write_text(yaml.safe_dump(config))
-    snakemake(wf, "report", config=wf / "narrow.yaml")
-    return wf
-
-
 @pytest.mark.slow
-@pytest.mark.xdist_group("report")
-def test_the_report_holds_table_1_fig_3_and_the_verdict_matrix_and_docutils_says_nothing(reported_micro):
-    r = reported_micro / "results"
+@pytest.mark.xdist_group("micro")
+def test_the_report_holds_table_1_fig_3_and_the_verdict_matrix_and_docutils_says_nothing(finished_micro):
+    r = finished_micro / "results"
     html = (r / "report.html").read_text()
     for name in ("table1.csv", "fig3_bhv_samples.png", "verdict_matrix.png", "claims_compact.csv"):
         assert name in html, name

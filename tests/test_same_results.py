@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, workflow_copy
+from helpers import ROOT
 
 # The last commit before the refactor (pppcore 0.1.0).
 BASELINE = "5aefd271f9bf8772c5df87faeabcdabe93eb5533"
@@ -72,6 +72,11 @@ def run_micro(wf: Path, code: Path) -> dict[str, bytes]:
     cmd = [sys.executable, "-m", "snakemake", "all", "--cores", "2", "--quiet", "rules", "--configfile", "config.yaml"]
     proc = subprocess.run(cmd, cwd=wf, env=env, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return result_files(wf)
+
+
+def result_files(wf: Path) -> dict[str, bytes]:
+    """Every result file's bytes under ``wf/results``, less logs, benchmarks and the report."""
     results = wf / "results"
     return {
         str(p.relative_to(results)): p.read_bytes()
@@ -90,10 +95,11 @@ def differences(old: dict[str, bytes], new: dict[str, bytes]) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_micro_dag_writes_the_same_results_as_the_baseline_commit(tmp_path):
+@pytest.mark.xdist_group("micro")
+def test_the_micro_dag_writes_the_same_results_as_the_baseline_commit(finished_micro, tmp_path):
     old_tree = baseline_tree(tmp_path / "baseline")
     old = run_micro(old_tree, old_tree)
-    new = run_micro(workflow_copy(tmp_path), ROOT)
+    new = result_files(finished_micro)  # this checkout's micro run (to report: all, and report.html)
     assert len(old) > 50  # the whole DAG: checkpoints, PPP, PosENet, BHV, tables, figures
     assert set(ADDED) <= set(new) and set(CHANGED) <= set(old)
     found = differences(old, new)

@@ -25,14 +25,6 @@ def micro_with(wf: Path, name: str, sort_keys: bool = False, **sections: dict) -
     return path
 
 
-@pytest.fixture(scope="module")
-def finished_micro(tmp_path_factory) -> Path:
-    """The micro DAG run to the end (``report``, so ``all`` too), shared by this module's tests."""
-    wf = workflow_copy(tmp_path_factory.mktemp("micro"))
-    snakemake(wf, "report")
-    return wf
-
-
 @pytest.mark.xdist_group("micro")
 def test_micro_dag_end_to_end(finished_micro):
     wf = finished_micro
